@@ -1,0 +1,143 @@
+"""Where the database is and how we talk to it: URL resolution, engines, transactions.
+
+One context manager, ``transaction``, owns every transaction: it commits, rolls back, closes, and
+turns driver errors into the store's own exceptions. Writes on SQLite take the write lock up front
+(``BEGIN IMMEDIATE``), so a read-then-write sequence such as "next evaluation number" cannot
+interleave with another process; on PostgreSQL the writer locks the study rows it touches.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from .errors import HiveError, StorageUnavailableError
+
+DEFAULT_PATH_ENV = "HIVE_DB_URL"
+SQLITE_BUSY_TIMEOUT_S = 60.0
+
+
+def default_database_path() -> Path:
+    """The embedded default: ``$HIVE_HOME/hive.db``, ``~/.hive/hive.db`` when HIVE_HOME is unset."""
+    home = os.environ.get("HIVE_HOME")
+    return Path(home).expanduser() / "hive.db" if home else Path.home() / ".hive" / "hive.db"
+
+
+def resolve_url(url_or_path: str | os.PathLike | None = None) -> sa.URL:
+    """A SQLAlchemy URL from a URL, a file path, ``":memory:"``, or nothing (``$HIVE_DB_URL``, then the default file)."""
+    if url_or_path is None:
+        url_or_path = os.environ.get(DEFAULT_PATH_ENV) or default_database_path()
+    text = os.fspath(url_or_path)
+    if text == ":memory:":
+        return sa.make_url("sqlite://")
+    if "://" not in text:
+        return sa.make_url(f"sqlite:///{Path(text).expanduser().resolve()}")
+    try:
+        url = sa.make_url(text)
+    except exc.ArgumentError:
+        raise HiveError(f"database URL {text!r} is not a valid URL") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise HiveError(f"database URL {url.render_as_string(hide_password=True)!r}: only sqlite and postgresql are supported")
+    return url
+
+
+def display_url(url: sa.URL) -> str:
+    """The URL as a user would type it to ``hive-cli``: a file path for SQLite, no password."""
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True).replace("+psycopg", "", 1)
+
+
+def cli_argument(url: sa.URL) -> str:
+    """``display_url`` quoted for a shell command line."""
+    return shlex.quote(display_url(url))
+
+
+def is_sqlite(engine_or_url: Engine | sa.URL) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else engine_or_url
+    return url.get_backend_name() == "sqlite"
+
+
+def create_engine(url: sa.URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(url)
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"connect_timeout": 10, "application_name": "hive"},
+    )
+
+
+def _create_sqlite_engine(url: sa.URL) -> Engine:
+    in_memory = not url.database or url.database == ":memory:"
+    if not in_memory:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        # The driver's own transaction handling is switched off; the "begin" hook below decides.
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "isolation_level": None, "check_same_thread": False},
+        poolclass=StaticPool if in_memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            # WAL: readers never block the writer; NORMAL sync is durable against a killed process.
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA cache_size = -32768")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hive_write") else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine, write: bool = True) -> Iterator[Connection]:
+    """One all-or-nothing transaction; driver errors leave as ``HiveError`` subclasses."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(hive_write=write)
+            with conn.begin():
+                yield conn
+    except HiveError:
+        raise
+    except exc.DBAPIError as error:
+        raise translate_error(error, engine) from error
+
+
+def translate_error(error: exc.DBAPIError, engine: Engine) -> HiveError:
+    """Map a driver error that no caller handled to the store's exception with a readable message."""
+    text = str(error.orig) if error.orig is not None else str(error)
+    where = display_url(engine.url)
+    lowered = text.lower()
+    if "database is locked" in lowered or "database is busy" in lowered:
+        return StorageUnavailableError(
+            f"database {where} stayed locked by another writer for over {SQLITE_BUSY_TIMEOUT_S:.0f} s; nothing was written"
+        )
+    if "database or disk is full" in lowered or "no space left" in lowered or "could not extend file" in lowered:
+        return StorageUnavailableError(f"database {where} is full; nothing was written ({text.strip()})")
+    if isinstance(error, exc.IntegrityError):
+        from .errors import ValidationError
+
+        return ValidationError(f"refused by the database: {text.strip()}")
+    if isinstance(error, (exc.OperationalError, exc.InterfaceError)):
+        return StorageUnavailableError(f"database {where} is unavailable: {text.strip().splitlines()[0]}")
+    return HiveError(f"database error on {where}: {text.strip().splitlines()[0] if text.strip() else error}")

@@ -1,0 +1,212 @@
+"""``DatabaseMetadataService``: the seed's public contract, a thin facade over the focused modules.
+
+Validation lives in ``records``, writing in ``writer``, derived data in ``derive``, schema versions in
+``migrate``; this class opens the database, runs each call in one transaction and returns plain
+values (ids, dicts), never ORM objects.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from . import derive, migrate, writer
+from .engine import create_engine, display_url, resolve_url, transaction
+from .errors import ValidationError
+from .jsonfields import encode_finite_vector, encode_json
+from .records import (
+    ConvergenceRecord,
+    ParetoFrontRecord,
+    SensitivityRecord,
+    SimulationRunRecord,
+    StudyRecord,
+    StudyRunRecord,
+    StudyStatusFields,
+    UncertaintyRecord,
+    normalize_timestamp,
+    validate_many,
+    validate_one,
+)
+from .schema import STUDY_STATUSES
+from .timestamps import now_text
+
+
+class DatabaseMetadataService:
+    """Write API for optimization results (SQLite file by default, PostgreSQL by URL).
+
+    ``url_or_path``: a SQLAlchemy URL (``sqlite:///...``, ``postgresql://...``), a file path,
+    ``":memory:"``, or None for ``$HIVE_DB_URL`` / the default file ``~/.hive/hive.db``.
+    An empty database is given the schema on first open; an out-of-date one raises
+    ``SchemaBehindError`` naming the ``hive-cli db upgrade`` command.
+    """
+
+    def __init__(self, url_or_path: str | os.PathLike | None = None):
+        self.url = resolve_url(url_or_path)
+        self.engine: Engine = create_engine(self.url)
+        try:
+            self.created_schema = migrate.ensure_current(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"DatabaseMetadataService({display_url(self.url)!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> DatabaseMetadataService:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------------------- studies
+
+    def create_study(self, study_record: Mapping[str, Any]) -> str:
+        """Create a study; returns its ``study_id``. Keys as in the seed, plus
+        ``objective_directions`` (list of "minimize"/"maximize", default all "minimize"),
+        ``reference_point`` (list, for hypervolume) and ``parameter_names`` (list)."""
+        record = validate_one(StudyRecord, study_record, "study")
+        with transaction(self.engine) as conn:
+            return writer.insert_study(conn, record)
+
+    def update_study_status(self, study_id: str, status: str, **fields: Any) -> dict:
+        """Set a study's status (and any of ``StudyStatusFields``). Marking it ``completed`` fills
+        ``completed_at`` and ``execution_time_seconds`` when not given and derives Pareto flags,
+        the final front with its hypervolume, and missing convergence rows, in one transaction.
+        Returns a summary dict of the study."""
+        if not isinstance(study_id, str):
+            raise ValidationError(f"study_id={study_id!r}: expected text")
+        if status not in STUDY_STATUSES:
+            raise ValidationError(f"status={status!r}: must be one of {', '.join(STUDY_STATUSES)}")
+        values = validate_one(StudyStatusFields, fields, "update_study_status")
+        now = now_text()
+        with transaction(self.engine) as conn:
+            study = writer.lock_studies(conn, [study_id])[study_id]
+            update: dict[str, Any] = {"status": status, "updated_at": now}
+            for key in ("progress_percent", "best_fitness", "best_solution_id", "execution_time_seconds", "description"):
+                if key in values:
+                    update[key] = values[key]
+            if "best_fitness" in update and update["best_fitness"] != update["best_fitness"]:
+                raise ValidationError("update_study_status: best_fitness=nan: NaN cannot be stored")
+            if "metadata_json" in values:
+                update["metadata_json"] = encode_json("metadata_json", values["metadata_json"])
+            if "reference_point" in values:
+                reference = values["reference_point"]
+                if reference is not None and len(reference) != study.n_objectives:
+                    raise ValidationError(
+                        f"update_study_status: reference_point={reference!r} has {len(reference)} values "
+                        f"for {study.n_objectives} objectives"
+                    )
+                update["reference_point"] = encode_finite_vector(reference) if reference is not None else None
+                study.reference_point = reference
+            if "completed_at" in values:
+                update["completed_at"] = normalize_timestamp("completed_at", values["completed_at"])
+            summary: dict[str, Any] = {}
+            if status == "completed":
+                update.setdefault("completed_at", now)
+                update.setdefault("progress_percent", 100.0)
+                if "execution_time_seconds" not in update:
+                    update["execution_time_seconds"] = writer.elapsed_seconds(study, update["completed_at"])
+                derived = derive.derive_on_completion(conn, study)
+                summary.update(dataclasses.asdict(derived))
+            writer.update_study(conn, study, update)
+        summary.update({
+            "study_id": study_id,
+            "status": status,
+            "run_count": study.run_count,
+            "best_fitness": update.get("best_fitness", study.best_fitness),
+            "best_solution_id": update.get("best_solution_id", study.best_solution_id),
+        })
+        return summary
+
+    # -------------------------------------------------------------------------------- evaluations
+
+    def log_study_run(self, run_record: Mapping[str, Any]) -> str:
+        """Log one evaluation; returns its ``run_id`` (``"<study_id>:<evaluation_number>"`` when not given)."""
+        record = validate_one(StudyRunRecord, run_record, "study_run")
+        with transaction(self.engine) as conn:
+            return writer.insert_study_runs(conn, [record])[0]
+
+    def log_study_runs(self, run_records: list[Mapping[str, Any]]) -> list[str]:
+        """Log many evaluations in one transaction: all are written, or none. Returns their run_ids."""
+        records = validate_many(StudyRunRecord, run_records, "study_runs")
+        with transaction(self.engine) as conn:
+            return writer.insert_study_runs(conn, records)
+
+    def log_simulation_run(self, simulation_result: Any) -> str:
+        """The old service's call: one simulation's metadata and KPIs. Accepts a dict or an object
+        (dataclass or plain attributes) with the old columns; ``study_id`` / ``study_run_id`` link it."""
+        record = validate_one(SimulationRunRecord, _as_record(simulation_result), "simulation_run")
+        with transaction(self.engine) as conn:
+            return writer.insert_simulation_run(conn, record)
+
+    # --------------------------------------------------------------------------- analysis results
+
+    def log_convergence_metrics(self, metrics: Mapping[str, Any] | list[Mapping[str, Any]]) -> int:
+        """One generation's convergence row (or a list of them); returns how many were written."""
+        many = isinstance(metrics, list)
+        records = (
+            validate_many(ConvergenceRecord, metrics, "convergence_metrics")
+            if many
+            else [validate_one(ConvergenceRecord, metrics, "convergence_metrics")]
+        )
+        with transaction(self.engine) as conn:
+            return writer.insert_convergence_metrics(conn, records)
+
+    def log_pareto_front(self, front_record: Mapping[str, Any]) -> int:
+        """A front (``run_ids`` of runs of the study, optional ``generation_number``); returns its
+        ``pareto_id``. The hypervolume is computed from the runs' objectives when not given."""
+        record = validate_one(ParetoFrontRecord, front_record, "pareto_front")
+        with transaction(self.engine) as conn:
+            hypervolume = None
+            if "hypervolume" not in record:
+                hypervolume = _front_hypervolume(conn, record["study_id"], record["run_ids"])
+            return writer.insert_pareto_front(conn, record, hypervolume)
+
+    def log_uncertainty_analysis(self, analysis_record: Mapping[str, Any]) -> int:
+        """One objective's distribution statistics and risk metrics; returns its ``analysis_id``."""
+        record = validate_one(UncertaintyRecord, analysis_record, "uncertainty_analysis")
+        with transaction(self.engine) as conn:
+            return writer.insert_uncertainty(conn, record)
+
+    def log_sensitivity_analysis(self, sensitivity: Mapping[str, Any] | list[Mapping[str, Any]]) -> list[int]:
+        """One parameter's sensitivity row (or a list); returns the new ``sensitivity_id`` values."""
+        many = isinstance(sensitivity, list)
+        records = (
+            validate_many(SensitivityRecord, sensitivity, "sensitivity_analysis")
+            if many
+            else [validate_one(SensitivityRecord, sensitivity, "sensitivity_analysis")]
+        )
+        with transaction(self.engine) as conn:
+            return writer.insert_sensitivity(conn, records)
+
+
+def _as_record(value: Any) -> Any:
+    """The old service passed result objects; take their known attributes."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in dataclasses.asdict(value).items() if k in SimulationRunRecord.__annotations__}
+    if hasattr(value, "__dict__"):
+        return {k: v for k, v in vars(value).items() if k in SimulationRunRecord.__annotations__}
+    return value
+
+
+def _front_hypervolume(conn, study_id: str, run_ids: list[str]) -> float | None:
+    study = writer.lock_studies(conn, [study_id])[study_id]
+    if study.n_objectives < 2 or not run_ids:
+        return None
+    runs = derive.load_study_runs(conn, study)
+    valid = runs.valid
+    if not valid.any():
+        return None
+    points = derive.pareto.to_minimization(runs.objectives[valid], study.directions)
+    wanted = set(run_ids)
+    chosen = [run_id in wanted for run_id, ok in zip(runs.run_ids, valid) if ok]
+    reference = derive.reference_point_min(study, points)
+    return float(derive.pareto.hypervolume(points[chosen], reference))

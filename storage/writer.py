@@ -1,0 +1,535 @@
+"""Writing validated records, inside a transaction the caller owns (see ``storage.engine.transaction``).
+
+Every function here receives records that ``storage.records`` has already validated for shape and
+type; what is checked here needs the database: the study exists, lengths match what the study
+declares, keys are free. Checks run before the first INSERT, so a refused batch writes nothing,
+and the caller's transaction makes even a database-side refusal all-or-nothing.
+
+Speed matters on ``insert_study_runs`` (the optimizer's hot path): one SELECT that locks the
+studies, one executemany INSERT, one UPDATE per study; no per-row round trips.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection
+
+from . import schema as t
+from .errors import DuplicateError, NotFoundError, UnknownStudyError, ValidationError
+from .jsonfields import check_text, encode_finite_vector, encode_json, encode_objectives
+from .records import check_fitness, normalize_timestamp
+from .timestamps import now_text, seconds_between
+
+
+@dataclass
+class StudyState:
+    """What a write needs to know about a study, read under its lock."""
+
+    study_id: str
+    study_type: str
+    status: str
+    directions: list[str]
+    parameter_names: list[str] | None
+    reference_point: list[float] | None
+    run_count: int
+    best_fitness: float | None
+    best_solution_id: str | None
+    created_at: str | None
+
+    @property
+    def n_objectives(self) -> int:
+        return len(self.directions)
+
+    @property
+    def maximize(self) -> bool:
+        return self.directions[0] == "maximize"
+
+    def better(self, a: float, b: float | None) -> bool:
+        """Is fitness ``a`` strictly better than ``b`` (None = nothing yet)?"""
+        if b is None:
+            return True
+        return a > b if self.maximize else a < b
+
+
+_STUDY_STATE_COLUMNS = (
+    "study_id, study_type, status, objective_directions, parameter_names, reference_point, "
+    "run_count, best_fitness, best_solution_id, created_at"
+)
+
+
+def lock_studies(conn: Connection, study_ids: Iterable[str], field: str = "study_id") -> dict[str, StudyState]:
+    """Read the studies a write touches, locking their rows on PostgreSQL (in a fixed order, so
+    concurrent writers cannot deadlock). On SQLite the transaction already holds the write lock."""
+    ids = sorted(set(study_ids))
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    rows = conn.execute(
+        sa.text(f"SELECT {_STUDY_STATE_COLUMNS} FROM studies WHERE study_id IN :ids ORDER BY study_id{lock}").bindparams(
+            sa.bindparam("ids", expanding=True)
+        ),
+        {"ids": ids},
+    ).all()
+    found = {row.study_id: _study_state(row) for row in rows}
+    for study_id in ids:
+        if study_id not in found:
+            raise UnknownStudyError(study_id, field)
+    return found
+
+
+def _study_state(row: Any) -> StudyState:
+    directions = json.loads(row.objective_directions) if row.objective_directions else ["minimize"]
+    return StudyState(
+        study_id=row.study_id,
+        study_type=row.study_type,
+        status=row.status,
+        directions=directions,
+        parameter_names=json.loads(row.parameter_names) if row.parameter_names else None,
+        reference_point=json.loads(row.reference_point) if row.reference_point else None,
+        run_count=row.run_count or 0,
+        best_fitness=row.best_fitness,
+        best_solution_id=row.best_solution_id,
+        created_at=row.created_at,
+    )
+
+
+# ---------------------------------------------------------------------------------------- studies
+
+
+def insert_study(conn: Connection, record: dict) -> str:
+    study_id = record["study_id"]
+    directions = record.get("objective_directions")
+    names_text = record.get("optimization_objective")
+    names = [n.strip() for n in names_text.split(",") if n.strip()] if names_text else None
+    if directions is None:
+        directions = ["minimize"] * (len(names) if names else 1)
+    elif not directions:
+        raise ValidationError("study: objective_directions=[]: needs at least one direction")
+    elif names and len(names) != len(directions):
+        raise ValidationError(
+            f"study: objective_directions has {len(directions)} entries but optimization_objective="
+            f"{names_text!r} names {len(names)} objectives"
+        )
+    reference = record.get("reference_point")
+    if reference is not None and len(reference) != len(directions):
+        raise ValidationError(
+            f"study: reference_point={reference!r} has {len(reference)} values for {len(directions)} objectives"
+        )
+    for field in ("study_name", "description", "base_system_config_path", "optimization_objective"):
+        if record.get(field) is not None:
+            check_text(field, record[field])
+    now = now_text()
+    created = normalize_timestamp("created_at", record.get("created_at")) or now
+    values = {
+        "study_id": study_id,
+        "study_type": record["study_type"],
+        "study_name": record.get("study_name"),
+        "description": record.get("description"),
+        "base_system_config_path": record.get("base_system_config_path"),
+        "optimization_objective": names_text,
+        "optimization_constraints": encode_json("optimization_constraints", record.get("optimization_constraints")),
+        "population_size": record.get("population_size"),
+        "max_generations": record.get("max_generations"),
+        "max_evaluations": record.get("max_evaluations"),
+        "status": record.get("status", "pending"),
+        "progress_percent": record.get("progress_percent"),
+        "metadata_json": encode_json("metadata_json", record.get("metadata_json")),
+        "objective_directions": json.dumps(directions, separators=(",", ":")),
+        "reference_point": encode_finite_vector(reference) if reference is not None else None,
+        "parameter_names": encode_json("parameter_names", record.get("parameter_names")),
+        "run_count": 0,
+        "created_at": created,
+        "updated_at": now,
+    }
+    if conn.execute(sa.select(t.studies.c.study_id).where(t.studies.c.study_id == study_id)).first():
+        raise DuplicateError(f"study: study_id={study_id!r} already exists")
+    conn.execute(t.studies.insert().values(**values))
+    return study_id
+
+
+def update_study(conn: Connection, study: StudyState, values: dict) -> None:
+    conn.execute(t.studies.update().where(t.studies.c.study_id == study.study_id).values(**values))
+
+
+# ------------------------------------------------------------------------------------- study runs
+
+_RUN_COLUMNS = (
+    "run_id", "study_id", "evaluation_number", "generation_number", "parameter_vector", "parameter_names",
+    "fitness", "objectives", "constraint_violations", "simulation_run_id", "simulation_status",
+    "evaluation_time_seconds", "solver_time_seconds", "is_pareto_optimal", "domination_count",
+    "created_at", "metadata_json",
+)
+
+
+def _placeholders(conn: Connection, n: int) -> str:
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    return ", ".join([mark] * n)
+
+
+def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
+    """Insert validated run records; returns their run_ids in input order."""
+    if not runs:
+        return []
+    studies = lock_studies(conn, (r["study_id"] for r in runs))
+    for study in studies.values():
+        if study.status == "completed":
+            raise ValidationError(
+                f"study_id={study.study_id!r} is completed; its Pareto flags and convergence are final. "
+                "Set it back to 'running' with update_study_status to add runs"
+            )
+    max_number = _max_evaluation_numbers(conn, studies)
+    next_number = {sid: (n + 1 if n is not None else 0) for sid, n in max_number.items()}
+    now = now_text()
+    rows = []
+    seen: set[tuple[str, int]] = set()
+    best: dict[str, tuple[float, str]] = {}
+    explicit: dict[str, list[int]] = {}
+    run_ids = []
+    for i, run in enumerate(runs):
+        where = f"study_runs[{i}]" if len(runs) > 1 else "study_run"
+        study_id = run["study_id"]
+        study = studies[study_id]
+        vector = run["parameter_vector"]
+        names = run.get("parameter_names")
+        declared = names if names is not None else study.parameter_names
+        if declared is not None and len(declared) != len(vector):
+            source = "parameter_names" if names is not None else f"the study's parameter_names {declared!r}"
+            raise ValidationError(
+                f"{where}: parameter_vector has {len(vector)} values but {source} has {len(declared)} names; nothing was written"
+            )
+        objectives = run.get("objectives")
+        if objectives is not None and len(objectives) != study.n_objectives:
+            raise ValidationError(
+                f"{where}: objectives={objectives!r} has {len(objectives)} values but study {study_id!r} declares "
+                f"{study.n_objectives} objective{'s' if study.n_objectives != 1 else ''} "
+                f"(objective_directions={study.directions}); nothing was written"
+            )
+        fitness = check_fitness(where, run.get("fitness"), objectives)
+        number = run.get("evaluation_number")
+        if number is None:
+            number = next_number[study_id]
+            next_number[study_id] = number + 1
+        else:
+            explicit.setdefault(study_id, []).append(number)
+            if number >= next_number[study_id]:
+                next_number[study_id] = number + 1
+        key = (study_id, number)
+        if key in seen:
+            raise DuplicateError(
+                f"{where}: evaluation_number={number} appears twice for study_id={study_id!r} in this batch; nothing was written"
+            )
+        seen.add(key)
+        run_id = run.get("run_id") or f"{study_id}:{number}"
+        run_ids.append(run_id)
+        status = run.get("simulation_status", "success")
+        if status == "success" and fitness == fitness and study.better(fitness, best.get(study_id, (None,))[0]):
+            best[study_id] = (fitness, run_id)
+        created = run.get("created_at")
+        rows.append((
+            run_id,
+            study_id,
+            number,
+            run.get("generation_number"),
+            encode_finite_vector(vector),
+            encode_json("parameter_names", names) if names is not None else None,
+            fitness,
+            encode_objectives(objectives) if objectives is not None else None,
+            encode_json("constraint_violations", run.get("constraint_violations")),
+            run.get("simulation_run_id"),
+            status,
+            run.get("evaluation_time_seconds"),
+            run.get("solver_time_seconds"),
+            run.get("is_pareto_optimal", False),
+            run.get("domination_count", 0),
+            normalize_timestamp("created_at", created) if created is not None else now,
+            encode_json("metadata_json", run.get("metadata_json")),
+        ))
+    _check_free_numbers(conn, explicit, max_number)
+    _check_new_run_ids(conn, run_ids, runs)
+    _check_simulation_links(conn, [r.get("simulation_run_id") for r in runs])
+    sql = f"INSERT INTO study_runs ({', '.join(_RUN_COLUMNS)}) VALUES ({_placeholders(conn, len(_RUN_COLUMNS))})"
+    try:
+        conn.exec_driver_sql(sql, rows)
+    except exc.IntegrityError as error:
+        raise _duplicate_from(error) from None
+    for study_id, study in studies.items():
+        count = sum(1 for r in runs if r["study_id"] == study_id) if len(studies) > 1 else len(runs)
+        values: dict[str, Any] = {"run_count": study.run_count + count, "updated_at": now}
+        if study.status == "pending":
+            values["status"] = "running"
+        if study_id in best and study.better(best[study_id][0], study.best_fitness):
+            values["best_fitness"], values["best_solution_id"] = best[study_id]
+        update_study(conn, study, values)
+    return run_ids
+
+
+def _max_evaluation_numbers(conn: Connection, studies: dict[str, StudyState]) -> dict[str, int | None]:
+    # One index lookup per study (the unique index's last entry), not a scan.
+    result = {}
+    for study_id in studies:
+        result[study_id] = conn.execute(
+            sa.text("SELECT MAX(evaluation_number) FROM study_runs WHERE study_id = :s"), {"s": study_id}
+        ).scalar()
+    return result
+
+
+def _check_free_numbers(conn: Connection, explicit: dict[str, list[int]], max_number: dict[str, int | None]) -> None:
+    """Explicit evaluation numbers at or below the study's current maximum may be taken already."""
+    for study_id, numbers in explicit.items():
+        ceiling = max_number[study_id]
+        suspects = sorted(n for n in numbers if ceiling is not None and n <= ceiling)
+        if not suspects:
+            continue
+        taken = conn.execute(
+            sa.text(
+                "SELECT evaluation_number FROM study_runs WHERE study_id = :s AND evaluation_number IN :n "
+                "ORDER BY evaluation_number LIMIT 1"
+            ).bindparams(sa.bindparam("n", expanding=True)),
+            {"s": study_id, "n": suspects},
+        ).scalar()
+        if taken is not None:
+            raise DuplicateError(
+                f"evaluation_number={taken} is already taken in study_id={study_id!r} "
+                "(UNIQUE (study_id, evaluation_number)); nothing was written"
+            )
+
+
+def _check_new_run_ids(conn: Connection, run_ids: list[str], runs: list[dict]) -> None:
+    if len(set(run_ids)) != len(run_ids):
+        seen: set[str] = set()
+        for run_id in run_ids:
+            if run_id in seen:
+                raise DuplicateError(f"run_id={run_id!r} appears twice in this batch; nothing was written")
+            seen.add(run_id)
+    given = [r["run_id"] for r in runs if r.get("run_id")]
+    if given:
+        taken = conn.execute(
+            sa.text("SELECT run_id FROM study_runs WHERE run_id IN :ids LIMIT 1").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": given},
+        ).scalar()
+        if taken is not None:
+            raise DuplicateError(f"run_id={taken!r} already exists; nothing was written")
+
+
+def _check_simulation_links(conn: Connection, simulation_ids: list[str | None]) -> None:
+    wanted = sorted({s for s in simulation_ids if s})
+    if not wanted:
+        return
+    found = set(
+        conn.execute(
+            sa.text("SELECT run_id FROM simulation_runs WHERE run_id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": wanted},
+        ).scalars()
+    )
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise ValidationError(
+            f"simulation_run_id={missing[0]!r}: no such simulation run; log the simulation first, "
+            "or log it afterwards with study_run_id to link both ways; nothing was written"
+        )
+
+
+def _duplicate_from(error: exc.IntegrityError) -> ValidationError:
+    text = str(error.orig).strip()
+    if "unique" in text.lower() or "duplicate key" in text.lower():
+        if "evaluation_number" in text:
+            return DuplicateError(f"duplicate (study_id, evaluation_number): {text}; nothing was written")
+        return DuplicateError(f"duplicate key: {text}; nothing was written")
+    return ValidationError(f"refused by the database: {text}; nothing was written")
+
+
+# -------------------------------------------------------------------------------- simulation runs
+
+_SIMULATION_FLOATS = (
+    "execution_time_seconds", "total_cost", "co2_emissions", "renewable_fraction", "self_sufficiency_rate",
+)
+
+
+def insert_simulation_run(conn: Connection, record: dict) -> str:
+    for field in _SIMULATION_FLOATS:
+        value = record.get(field)
+        if value is not None and value != value:
+            raise ValidationError(
+                f"simulation_run: {field}=nan: NaN cannot be stored in a REAL column (SQLite would make it NULL); "
+                "use None for a missing value; nothing was written"
+            )
+    run_id = record.get("run_id") or uuid.uuid4().hex
+    study_id = record.get("study_id")
+    study_run_id = record.get("study_run_id")
+    if study_id is not None:
+        lock_studies(conn, [study_id])
+    if study_run_id is not None:
+        owner = conn.execute(
+            sa.select(t.study_runs.c.study_id).where(t.study_runs.c.run_id == study_run_id)
+        ).scalar()
+        if owner is None:
+            raise ValidationError(f"simulation_run: study_run_id={study_run_id!r}: no such study run; nothing was written")
+        if study_id is None:
+            study_id = owner
+    if conn.execute(sa.select(t.simulation_runs.c.run_id).where(t.simulation_runs.c.run_id == run_id)).first():
+        raise DuplicateError(f"simulation_run: run_id={run_id!r} already exists; nothing was written")
+    values = {
+        "run_id": run_id,
+        "run_name": record.get("run_name"),
+        "system_config_path": record.get("system_config_path"),
+        "status": record.get("status"),
+        "start_time": _legacy_time("start_time", record.get("start_time")),
+        "end_time": _legacy_time("end_time", record.get("end_time")),
+        "results_path": record.get("results_path"),
+        "metadata_json": encode_json("metadata_json", record.get("metadata_json")),
+        "study_id": study_id,
+        "study_run_id": study_run_id,
+        "created_at": normalize_timestamp("created_at", record.get("created_at")) or now_text(),
+    }
+    for field in ("run_name", "system_config_path", "status", "results_path"):
+        if values[field] is not None:
+            check_text(field, values[field])
+    values.update({field: record.get(field) for field in _SIMULATION_FLOATS})
+    conn.execute(t.simulation_runs.insert().values(**values))
+    if study_run_id is not None:
+        conn.execute(
+            t.study_runs.update()
+            .where(t.study_runs.c.run_id == study_run_id, t.study_runs.c.simulation_run_id.is_(None))
+            .values(simulation_run_id=run_id)
+        )
+    return run_id
+
+
+def _legacy_time(field: str, value: Any) -> str | None:
+    # The old service stored whatever text it was given; keep doing so, but normalise datetimes.
+    if value is None or isinstance(value, str):
+        if value is not None:
+            check_text(field, value)
+        return value
+    return normalize_timestamp(field, value)
+
+
+# ------------------------------------------------------------------------------- analysis tables
+
+
+def insert_convergence_metrics(conn: Connection, records: list[dict]) -> int:
+    if not records:
+        return 0
+    lock_studies(conn, (r["study_id"] for r in records))
+    keys = [(r["study_id"], r["generation_number"]) for r in records]
+    if len(set(keys)) != len(keys):
+        raise DuplicateError("convergence_metrics: a generation_number appears twice in this batch; nothing was written")
+    for study_id in {k[0] for k in keys}:
+        generations = [g for s, g in keys if s == study_id]
+        taken = conn.execute(
+            sa.text(
+                "SELECT generation_number FROM convergence_metrics WHERE study_id = :s AND generation_number IN :g LIMIT 1"
+            ).bindparams(sa.bindparam("g", expanding=True)),
+            {"s": study_id, "g": generations},
+        ).scalar()
+        if taken is not None:
+            raise DuplicateError(
+                f"convergence_metrics: generation_number={taken} already logged for study_id={study_id!r}; nothing was written"
+            )
+    now = now_text()
+    conn.execute(t.convergence_metrics.insert(), [{**r, "created_at": now} for r in records])
+    return len(records)
+
+
+def insert_pareto_front(conn: Connection, record: dict, hypervolume: float | None) -> int:
+    study_id = record["study_id"]
+    lock_studies(conn, [study_id])
+    run_ids = record["run_ids"]
+    if len(set(run_ids)) != len(run_ids):
+        raise ValidationError("pareto_front: run_ids contains a run twice; nothing was written")
+    if run_ids:
+        found = set(
+            conn.execute(
+                sa.text("SELECT run_id FROM study_runs WHERE study_id = :s AND run_id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)
+                ),
+                {"s": study_id, "ids": run_ids},
+            ).scalars()
+        )
+        missing = [r for r in run_ids if r not in found]
+        if missing:
+            raise ValidationError(
+                f"pareto_front: run_ids contains {missing[0]!r}, which is not a run of study_id={study_id!r}; nothing was written"
+            )
+    front_size = record.get("front_size")
+    if front_size is not None and front_size != len(run_ids):
+        raise ValidationError(f"pareto_front: front_size={front_size} but run_ids lists {len(run_ids)} runs")
+    result = conn.execute(
+        t.pareto_fronts.insert().values(
+            study_id=study_id,
+            generation_number=record.get("generation_number"),
+            front_size=len(run_ids),
+            hypervolume=record.get("hypervolume", hypervolume),
+            run_ids=json.dumps(run_ids, separators=(",", ":"), ensure_ascii=False),
+            created_at=now_text(),
+        )
+    )
+    return result.inserted_primary_key[0]
+
+
+def insert_uncertainty(conn: Connection, record: dict) -> int:
+    lock_studies(conn, [record["study_id"]])
+    _check_run_of_study(conn, record.get("target_solution_id"), record["study_id"], "target_solution_id")
+    result = conn.execute(t.uncertainty_analysis.insert().values(**record, created_at=now_text()))
+    return result.inserted_primary_key[0]
+
+
+def insert_sensitivity(conn: Connection, records: list[dict]) -> list[int]:
+    if not records:
+        return []
+    lock_studies(conn, (r["study_id"] for r in records))
+    analysis_ids = sorted({r["analysis_id"] for r in records if r.get("analysis_id") is not None})
+    if analysis_ids:
+        owners = dict(
+            conn.execute(
+                sa.text("SELECT analysis_id, study_id FROM uncertainty_analysis WHERE analysis_id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)
+                ),
+                {"ids": analysis_ids},
+            ).all()
+        )
+        for record in records:
+            aid = record.get("analysis_id")
+            if aid is not None and owners.get(aid) != record["study_id"]:
+                raise ValidationError(
+                    f"sensitivity_analysis: analysis_id={aid} is not an uncertainty analysis of "
+                    f"study_id={record['study_id']!r}; nothing was written"
+                )
+    now = now_text()
+    ids = []
+    for record in records:  # a handful of rows per analysis; ids are wanted back
+        ids.append(conn.execute(t.sensitivity_analysis.insert().values(**record, created_at=now)).inserted_primary_key[0])
+    return ids
+
+
+def _check_run_of_study(conn: Connection, run_id: str | None, study_id: str, field: str) -> None:
+    if run_id is None:
+        return
+    owner = conn.execute(sa.select(t.study_runs.c.study_id).where(t.study_runs.c.run_id == run_id)).scalar()
+    if owner != study_id:
+        raise ValidationError(f"{field}={run_id!r} is not a run of study_id={study_id!r}; nothing was written")
+
+
+def elapsed_seconds(study: StudyState, completed_at: str) -> float | None:
+    """Seconds from the study's creation to ``completed_at``; None when the old text is not a timestamp."""
+    if not study.created_at:
+        return None
+    try:
+        return max(0.0, seconds_between(study.created_at, completed_at))
+    except ValueError:
+        return None
+
+
+def require_study(conn: Connection, study_id: str) -> StudyState:
+    return lock_studies(conn, [study_id])[study_id]
+
+
+def not_found(what: str, key: str, value: Any) -> NotFoundError:
+    return NotFoundError(f"{what}: {key}={value!r} does not exist")

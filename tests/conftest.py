@@ -1,0 +1,131 @@
+"""Backends for the whole suite: every contract test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``HIVE_TEST_PG_URL`` (an account allowed to CREATE DATABASE); ``.ci/run``
+sets it. Outside CI the PostgreSQL half is skipped when no server answers; in CI (``CI=true``) an
+unreachable server fails the run instead, so it is never silently skipped there.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+PG_ADMIN_URL = os.environ.get("HIVE_TEST_PG_URL", "postgresql://hive:hive@localhost:5432/hive_test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_url(database: str | None = None) -> sa.URL:
+    url = sa.make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg")
+    return url.set(database=database) if database else url
+
+
+_pg_state: dict = {}
+
+
+def pg_available() -> bool:
+    if "ok" not in _pg_state:
+        try:
+            engine = sa.create_engine(_pg_url(), connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+            _pg_state["ok"] = True
+        except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+            _pg_state["ok"] = False
+            _pg_state["why"] = str(exc).splitlines()[0]
+    return _pg_state["ok"]
+
+
+def require_pg() -> None:
+    if not pg_available():
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL at {PG_ADMIN_URL} is unreachable: {_pg_state.get('why')}")
+        pytest.skip(f"no PostgreSQL server ({_pg_state.get('why')}); set HIVE_TEST_PG_URL")
+
+
+def _admin_execute(statement: str) -> None:
+    engine = sa.create_engine(_pg_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def create_pg_database(template: str | None = None) -> str:
+    """A new empty (or template-copied) PostgreSQL database; returns its URL text."""
+    require_pg()
+    name = f"hive_t_{uuid.uuid4().hex[:12]}"
+    _admin_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    _pg_state.setdefault("created", []).append(name)
+    return _pg_url(name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = sa.make_url(url).database
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """One database migrated to head, copied for each test (CREATE DATABASE ... TEMPLATE is fast)."""
+    require_pg()
+    from storage import DatabaseMetadataService
+
+    url = create_pg_database()
+    DatabaseMetadataService(url).close()
+    name = sa.make_url(url).database
+    yield name
+    drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def empty_db_url(backend, tmp_path):
+    """A URL to an empty database (no schema) on the backend under test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hive.db'}"
+    else:
+        url = create_pg_database()
+        yield url
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def db_url(backend, tmp_path, request):
+    """A URL to a database at head with no data, on the backend under test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hive.db'}"
+    else:
+        template = request.getfixturevalue("pg_template")
+        url = create_pg_database(template=template)
+        yield url
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def service(db_url):
+    from storage import DatabaseMetadataService
+
+    svc = DatabaseMetadataService(db_url)
+    yield svc
+    svc.close()
+
+
+def query(url: str, sql: str, **params) -> list[dict]:
+    """Read back with plain SQL, independent of the code under test."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def sql(db_url):
+    return lambda statement, **params: query(db_url, statement, **params)
