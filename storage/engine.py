@@ -95,10 +95,16 @@ def _create_sqlite_engine(url: sa.URL) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # 8 KiB pages (effective only while the file is empty): fewer, fuller B-tree pages.
+        cursor.execute("PRAGMA page_size = 8192")
         if not in_memory:
             # WAL: readers never block the writer; NORMAL sync is durable against a killed process.
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+            # Checkpoint every 16,384 pages (128 MiB of WAL) instead of 1,000: index pages rewritten
+            # by many commits reach the database file once per checkpoint, not once per commit.
+            cursor.execute("PRAGMA wal_autocheckpoint = 16384")
+            cursor.execute("PRAGMA journal_size_limit = 67108864")
         cursor.execute("PRAGMA cache_size = -32768")
         cursor.close()
 

@@ -144,7 +144,14 @@ study_runs = sa.Table(
     sa.Column("created_at", sa.Text, server_default=NOW),
     sa.Column("metadata_json", sa.Text),
     sa.CheckConstraint(_in("simulation_status", SIMULATION_STATUSES), name="simulation_status"),
-    sa.Index("idx_study_runs_study_id", "study_id"),
+    # A plain study_id index would repeat the leading column of the four below (and cost a quarter
+    # of the insert speed); this one indexes what they cannot: a study's runs that did not succeed.
+    sa.Index(
+        "idx_study_runs_study_id",
+        "study_id",
+        sqlite_where=sa.text("simulation_status <> 'success'"),
+        postgresql_where=sa.text("simulation_status <> 'success'"),
+    ),
     sa.Index("idx_study_runs_generation", "study_id", "generation_number"),
     sa.Index("idx_study_runs_fitness", "study_id", "fitness"),
     sa.Index(

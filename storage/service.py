@@ -7,7 +7,9 @@ values (ids, dicts), never ORM objects.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
+from contextlib import contextmanager
 from collections.abc import Mapping
 from typing import Any
 
@@ -134,9 +136,10 @@ class DatabaseMetadataService:
 
     def log_study_runs(self, run_records: list[Mapping[str, Any]]) -> list[str]:
         """Log many evaluations in one transaction: all are written, or none. Returns their run_ids."""
-        records = validate_many(StudyRunRecord, run_records, "study_runs")
-        with transaction(self.engine) as conn:
-            return writer.insert_study_runs(conn, records)
+        with collection_paused():
+            records = validate_many(StudyRunRecord, run_records, "study_runs")
+            with transaction(self.engine) as conn:
+                return writer.insert_study_runs(conn, records)
 
     def log_simulation_run(self, simulation_result: Any) -> str:
         """The old service's call: one simulation's metadata and KPIs. Accepts a dict or an object
@@ -184,6 +187,23 @@ class DatabaseMetadataService:
         )
         with transaction(self.engine) as conn:
             return writer.insert_sensitivity(conn, records)
+
+
+@contextmanager
+def collection_paused():
+    """Pause Python's cyclic garbage collector for one batch.
+
+    A batch allocates a dozen objects per row; each allocation burst triggers collections that
+    walk the caller's entire heap (an optimizer holding its population, say), which measured
+    slower than the insert itself. The batch creates no reference cycles, so nothing is missed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _as_record(value: Any) -> Any:

@@ -103,7 +103,14 @@ def upgrade() -> None:
                 f"simulation_status IN ({SIMULATION_STATUSES})", name="ck_study_runs_simulation_status"
             ),
         )
-    op.create_index("idx_study_runs_study_id", "study_runs", ["study_id"], if_not_exists=True)
+    op.create_index(
+        "idx_study_runs_study_id",
+        "study_runs",
+        ["study_id"],
+        sqlite_where=sa.text("simulation_status <> 'success'"),
+        postgresql_where=sa.text("simulation_status <> 'success'"),
+        if_not_exists=True,
+    )
     op.create_index("idx_study_runs_generation", "study_runs", ["study_id", "generation_number"], if_not_exists=True)
     op.create_index("idx_study_runs_fitness", "study_runs", ["study_id", "fitness"], if_not_exists=True)
     op.create_index(
