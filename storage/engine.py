@@ -62,6 +62,16 @@ def cli_argument(url: sa.URL) -> str:
     return shlex.quote(display_url(url))
 
 
+def use_wal(engine: Engine) -> None:
+    """Put a SQLite file in WAL mode (persistent in the file; a no-op when already set)."""
+    if is_sqlite(engine) and engine.url.database and engine.url.database != ":memory:":
+        raw = engine.raw_connection()  # outside any transaction, as SQLite requires for this pragma
+        try:
+            raw.cursor().execute("PRAGMA journal_mode = WAL")
+        finally:
+            raw.close()
+
+
 def is_sqlite(engine_or_url: Engine | sa.URL) -> bool:
     url = engine_or_url.url if isinstance(engine_or_url, Engine) else engine_or_url
     return url.get_backend_name() == "sqlite"
@@ -98,8 +108,8 @@ def _create_sqlite_engine(url: sa.URL) -> Engine:
         # 8 KiB pages (effective only while the file is empty): fewer, fuller B-tree pages.
         cursor.execute("PRAGMA page_size = 8192")
         if not in_memory:
-            # WAL: readers never block the writer; NORMAL sync is durable against a killed process.
-            cursor.execute("PRAGMA journal_mode = WAL")
+            # WAL (switched on once, by storage.migrate, for databases that are ours): readers never
+            # block the writer, and NORMAL sync is then durable against a killed process.
             cursor.execute("PRAGMA synchronous = NORMAL")
             # Checkpoint every 16,384 pages (128 MiB of WAL) instead of 1,000: index pages rewritten
             # by many commits reach the database file once per checkpoint, not once per commit.

@@ -25,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from .engine import cli_argument, display_url, is_sqlite, transaction
+from .engine import cli_argument, display_url, is_sqlite, transaction, use_wal
 from .errors import SchemaBehindError, SchemaError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -121,8 +121,10 @@ def ensure_current(engine: Engine) -> bool:
     with transaction(engine, write=False) as conn:
         state = inspect_schema(conn)
     if state.kind == "current":
+        use_wal(engine)
         return False
     if state.kind == "empty":
+        use_wal(engine)
         with transaction(engine, write=True) as conn:
             _lock(conn)
             state = inspect_schema(conn)  # another process may have created it meanwhile
@@ -148,6 +150,7 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[SchemaState, SchemaSt
             command.stamp(config, LEGACY_REVISION)
         command.upgrade(config, target)
         after = inspect_schema(conn)
+    use_wal(engine)
     return before, after
 
 

@@ -96,6 +96,14 @@ def empty_db_url(backend, tmp_path):
 
 
 @pytest.fixture
+def empty_pg_url():
+    """An empty PostgreSQL database, whatever backend the test is parametrized with."""
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture
 def db_url(backend, tmp_path, request):
     """A URL to a database at head with no data, on the backend under test."""
     if backend == "sqlite":

@@ -278,8 +278,9 @@ def downgrade() -> None:
     op.execute("DROP TABLE IF EXISTS study_runs")
     for index in ("idx_studies_type", "idx_studies_status", "idx_studies_best_fitness", "idx_studies_created_at"):
         op.drop_index(index, table_name="studies", if_exists=True)
-    with op.batch_alter_table("studies") as batch:
-        existing = _columns("studies")
-        for name, _definition in reversed(_study_columns("REAL")):
-            if name in existing:
-                batch.drop_column(name)
+    # Each added column carries only its own CHECK, so DROP COLUMN works in place on both backends
+    # (SQLite 3.35+), leaving the old service's columns and rows untouched.
+    existing = _columns("studies")
+    for name, _definition in reversed(_study_columns("REAL")):
+        if name in existing:
+            op.execute(f"ALTER TABLE studies DROP COLUMN {name}")

@@ -1,0 +1,79 @@
+"""``hive-cli db``: create, upgrade and describe a database's schema."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from storage import migrate
+from storage.engine import create_engine, display_url, resolve_url
+
+
+def _engine(ctx: click.Context, url: str | None):
+    engine = create_engine(resolve_url(url or ctx.obj.get("db_url")))
+    ctx.call_on_close(engine.dispose)
+    return engine
+
+
+@click.group()
+def db() -> None:
+    """Schema: upgrade (including databases of the old service) and inspect."""
+
+
+@db.command()
+@click.argument("url", required=False)
+@click.pass_context
+def upgrade(ctx: click.Context, url: str | None) -> None:
+    """Bring the database at URL (or --db / $HIVE_DB_URL / the default file) to the latest schema.
+
+    Recognises databases made by the old service and upgrades them in place; running it again
+    changes nothing."""
+    engine = _engine(ctx, url)
+    before, after = migrate.upgrade(engine)
+    where = display_url(engine.url)
+    if before.kind == "current":
+        click.echo(f"{where}: already at {after.revision}; nothing to do")
+    elif before.kind == "legacy":
+        click.echo(f"{where}: upgraded the old service's database to {after.revision} (every old row kept)")
+    elif before.kind == "empty":
+        click.echo(f"{where}: created the schema at {after.revision}")
+    else:
+        click.echo(f"{where}: upgraded from {before.revision} to {after.revision}")
+
+
+@db.command()
+@click.argument("url", required=False)
+@click.argument("revision")
+@click.pass_context
+def downgrade(ctx: click.Context, url: str | None, revision: str) -> None:
+    """Step the schema back to REVISION ('base' removes everything). Data in dropped tables is lost."""
+    engine = _engine(ctx, url)
+    before, after = migrate.downgrade(engine, revision)
+    click.echo(f"{display_url(engine.url)}: downgraded from {before.revision} to {after.revision or 'base'}")
+
+
+@db.command()
+@click.argument("url", required=False)
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def info(ctx: click.Context, url: str | None, output_format: str) -> None:
+    """Where the database is, its backend, schema revision and row counts."""
+    details = migrate.describe(_engine(ctx, url))
+    if output_format == "json":
+        click.echo(json.dumps(details, indent=2))
+        return
+    state = {
+        "current": "up to date",
+        "empty": "empty (the schema is created on first use)",
+        "legacy": "made by the old service; run `hive-cli db upgrade`",
+        "behind": "behind; run `hive-cli db upgrade`",
+        "unknown": "unknown revision (newer hive?)",
+        "foreign": "not a hive database",
+    }[details["state"]]
+    click.echo(f"database   {details['database']}")
+    click.echo(f"backend    {details['backend']}")
+    click.echo(f"schema     {details['revision'] or '-'} (head {details['head']}): {state}")
+    if "file_bytes" in details:
+        click.echo(f"size       {details['file_bytes']:,} bytes")
+    for table, count in details["tables"].items():
+        click.echo(f"  {table:<24}{count:>12,}")
