@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Connection
 from analysis import convergence, pareto
 
 from . import schema as t
+from .jsonfields import NON_FINITE_TOKENS
 from .timestamps import now_text
 from .writer import StudyState
 
@@ -49,26 +51,27 @@ class StudyRuns:
 
 
 def parse_objectives(texts: list[str | None], m: int) -> np.ndarray:
-    """Stored objectives JSON -> (n, m) floats, in one json.loads call; NaN rows where absent."""
-    filler = "[" + ",".join(["NaN"] * m) + "]"
-    joined = ",".join(filler if text is None else text for text in texts)
-    # Non-finite values are stored as JSON strings; Python's parser reads the bare tokens.
-    joined = joined.replace('"NaN"', "NaN").replace('"-Infinity"', "-Infinity").replace('"Infinity"', "Infinity")
-    values = json.loads("[" + joined + "]")
+    """Stored objectives JSON -> (n, m) floats, parsed in one call; NaN rows where absent."""
+    filler = "[" + ",".join(["null"] * m) + "]"
+    joined = "[" + ",".join(filler if text is None else text for text in texts) + "]"
+    values = orjson.loads(joined)
+    if '"' in joined:  # non-finite values are stored as the strings "NaN" / "Infinity" / "-Infinity"
+        values = [[NON_FINITE_TOKENS.get(v, v) if isinstance(v, str) else v for v in row] for row in values]
     try:
         return np.array(values, dtype=float).reshape(len(texts), m)
     except ValueError:  # rows of another length (logged before the study declared its objectives)
         out = np.full((len(texts), m), np.nan)
         for i, row in enumerate(values):
             if len(row) == m:
-                out[i] = row
+                out[i] = np.array(row, dtype=float)
         return out
 
 
 def parse_parameters(texts: list[str]) -> np.ndarray | None:
+    """Parameter vectors -> (n, d) floats when every run has the same d, else None."""
     if not texts:
         return None
-    values = json.loads("[" + ",".join(texts) + "]")
+    values = orjson.loads("[" + ",".join(texts) + "]")
     width = len(values[0])
     if any(len(v) != width for v in values):
         return None

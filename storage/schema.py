@@ -6,8 +6,8 @@ stand alone); a test checks that running every migration yields exactly this met
 Conventions, the same on SQLite and PostgreSQL:
 - JSON lives in TEXT columns, written canonically by the store (compact separators). TEXT rather
   than JSONB keeps values byte-for-byte and lets the old service's rows survive the upgrade intact.
-- Timestamps are TEXT, ``YYYY-MM-DD HH:MM:SS.fff`` in UTC, the format of SQLite's own
-  ``CURRENT_TIMESTAMP`` plus milliseconds; they sort as text and DuckDB casts them to TIMESTAMP.
+- Timestamps are TEXT, ``YYYY-MM-DD HH:MM:SS`` in UTC, the format of SQLite's own
+  ``CURRENT_TIMESTAMP``; they sort as text and DuckDB casts them to TIMESTAMP.
 - Floating point is REAL on SQLite and DOUBLE PRECISION on PostgreSQL (never PostgreSQL's 4-byte
   REAL). See ``storage.records`` for which fields accept NaN and infinities.
 

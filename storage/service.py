@@ -87,7 +87,7 @@ class DatabaseMetadataService:
             raise ValidationError(f"status={status!r}: must be one of {', '.join(STUDY_STATUSES)}")
         values = validate_one(StudyStatusFields, fields, "update_study_status")
         now = now_text()
-        with transaction(self.engine) as conn:
+        with collection_paused(), transaction(self.engine) as conn:
             study = writer.lock_studies(conn, [study_id])[study_id]
             update: dict[str, Any] = {"status": status, "updated_at": now}
             for key in ("progress_percent", "best_fitness", "best_solution_id", "execution_time_seconds", "description"):

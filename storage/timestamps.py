@@ -1,13 +1,15 @@
-"""Timestamps as the store writes them: UTC text ``YYYY-MM-DD HH:MM:SS.fff``.
+"""Timestamps as the store writes them: UTC text ``YYYY-MM-DD HH:MM:SS``.
 
-The format is SQLite's ``CURRENT_TIMESTAMP`` plus milliseconds, so rows the old service wrote and rows
-we write sort together as text, and DuckDB, PostgreSQL and ``datetime.fromisoformat`` all parse it.
+Exactly SQLite's ``CURRENT_TIMESTAMP`` format, which the old service's rows use, so old and new rows
+sort together as text, and DuckDB, PostgreSQL and ``datetime.fromisoformat`` all parse it. Whole
+seconds: every evaluation row carries one, and milliseconds would cost 4 bytes per evaluation for
+an order that ``evaluation_number`` already gives.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def now_text() -> str:
@@ -15,10 +17,10 @@ def now_text() -> str:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """UTC text with millisecond precision; a naive datetime is taken to be UTC already."""
+    """UTC text to the second; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc)
-    return moment.strftime(FORMAT)[:-3]
+    return moment.strftime(FORMAT)
 
 
 def parse_timestamp(text: str) -> datetime:
