@@ -123,6 +123,9 @@ class ConvergenceRecord(TypedDict):
     generation_time_seconds: NotRequired[Duration | None]
     evaluations_in_generation: NotRequired[Count | None]
     hypervolume: NotRequired[Annotated[float, AllowInfNan(False), Field(ge=0)] | None]
+    dual_bound: NotRequired[Finite | None]
+    relative_gap: NotRequired[Annotated[float, AllowInfNan(False), Field(ge=0)] | None]
+    elapsed_seconds: NotRequired[Duration | None]
 
 
 @with_config(STRICT)

@@ -18,8 +18,9 @@ Deviations from the seed, each on purpose:
   indexed, which is all the Pareto query reads).
 - ``studies`` gains ``objective_directions``, ``reference_point`` and ``parameter_names`` (JSON
   lists), and CHECK constraints on its enums and on ``progress_percent``.
-- ``convergence_metrics`` gains ``hypervolume`` (per generation, for multi-objective studies) and
-  one row per (study, generation).
+- ``convergence_metrics`` gains ``hypervolume`` (per generation, for multi-objective studies),
+  ``dual_bound`` / ``relative_gap`` / ``elapsed_seconds`` (MILP progress) and one row per
+  (study, generation).
 - ``uncertainty_analysis`` gains ``sample_count`` / ``excluded_count``; ``sensitivity_analysis``
   gains ``objective_name`` and the confidence intervals of the Sobol indices.
 """
@@ -199,6 +200,10 @@ convergence_metrics = sa.Table(
     sa.Column("evaluations_in_generation", sa.Integer),
     sa.Column("hypervolume", FLOAT8),
     sa.Column("created_at", sa.Text, server_default=NOW),
+    # MILP progress: one row per solver event (incumbent in best_fitness).
+    sa.Column("dual_bound", FLOAT8),
+    sa.Column("relative_gap", FLOAT8),
+    sa.Column("elapsed_seconds", FLOAT8),
     sa.Index("idx_convergence_study_gen", "study_id", "generation_number", unique=True),
     sqlite_autoincrement=True,
 )
