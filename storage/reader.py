@@ -1,0 +1,276 @@
+"""The read layer: every read of the dashboard, the CLI and the service's query methods comes here.
+
+Two paths, both read-only by construction, both with user values as bound parameters:
+
+- ``Reader.fetch`` runs a point query on the backend itself (SQLite opened ``mode=ro`` with
+  ``query_only``; PostgreSQL in a read-only session), so it uses the backend's indexes: "top 10 of a
+  study", "the Pareto front", "a page of runs sorted by fitness" touch a few index pages, not the
+  table. Measured reasons for not sending these through DuckDB's attach: a DuckDB scan of an
+  attached SQLite table does not push filters down (whole table per query); ``sqlite_query`` (DuckDB
+  1.5.5) returns every column as VARCHAR with REALs printed to 15 digits (lossy); ``postgres_query``
+  cannot take parameters over the binary protocol; and in an optimizer process that also writes,
+  DuckDB's own copy of the SQLite library beside Python's is the "two SQLite copies in one process"
+  hazard (POSIX locks released behind each other's back).
+- ``Reader.analytics`` runs whole-table analytics, the dashboard's read-only SQL box and exports in
+  DuckDB, with the database attached READ_ONLY, the sqlite/postgres extensions loaded offline from
+  their pinned wheels (never downloaded, never unsigned), external file access switched off after
+  attaching, one cursor per thread, and a time limit.
+
+On PostgreSQL both paths carry ``app.project_id`` in the connection options when a project is given,
+so row-level security applies to every pooled connection.
+
+Nothing is cached across calls: each query sees what other processes committed before it started.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+import time
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.engine import Engine
+
+from .engine import display_url, resolve_url, translate_error
+from .errors import HiveError, StorageUnavailableError, ValidationError
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class Reader:
+    """Read-only access to one database. Thread-safe; cheap to keep for a process's lifetime."""
+
+    def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.url = resolve_url(url_or_path)
+        self.project_id = project_id
+        self.timeout_s = timeout_s
+        self.backend = self.url.get_backend_name()
+        self.engine = self._read_only_engine()
+        self._duck = None
+        self._duck_lock = threading.Lock()
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"Reader({display_url(self.url)!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._duck is not None:
+            self._duck.close()
+            self._duck = None
+
+    # ------------------------------------------------------------------------------- point path
+
+    def _read_only_engine(self) -> Engine:
+        if self.backend == "sqlite":
+            database = self.url.database
+            if not database or database == ":memory:":
+                raise HiveError("the read layer needs a database file or server; ':memory:' has nothing to read")
+            if not os.path.exists(database):
+                raise StorageUnavailableError(f"database {database} does not exist")
+            # mode=ro: SQLite refuses every write on this connection, whatever SQL arrives.
+            url = sa.make_url(f"sqlite:///file:{database}?mode=ro&uri=true")
+            engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+            @sa.event.listens_for(engine, "connect")
+            def _read_only(dbapi_connection, _record):
+                dbapi_connection.execute("PRAGMA query_only = ON")
+
+            return engine
+        options = "-c default_transaction_read_only=on"
+        options += f" -c statement_timeout={int(self.timeout_s * 1000)}"
+        if self.project_id is not None:
+            options += f" -c app.project_id={_pg_option_value(self.project_id)}"
+        return sa.create_engine(
+            self.url, pool_pre_ping=True, connect_args={"options": options, "connect_timeout": 10, "application_name": "hive-reader"}
+        )
+
+    def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """A point query on the backend with named parameters (``:name``); returns a DataFrame."""
+        try:
+            with self.engine.connect() as conn:
+                if self.backend == "sqlite":
+                    _time_limit_sqlite(conn, self.timeout_s)
+                result = conn.execute(sa.text(sql), dict(params or {}))
+                return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        except exc.DBAPIError as error:
+            raise translate_error(error, self.engine) from error
+
+    def fetch_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        """Like ``fetch`` but plain dicts (for the service's seed-style methods)."""
+        try:
+            with self.engine.connect() as conn:
+                if self.backend == "sqlite":
+                    _time_limit_sqlite(conn, self.timeout_s)
+                result = conn.execute(sa.text(sql), dict(params or {}))
+                return [dict(row._mapping) for row in result]
+        except exc.DBAPIError as error:
+            raise translate_error(error, self.engine) from error
+
+    # ---------------------------------------------------------------------------- DuckDB path
+
+    def _duckdb(self):
+        """The process's DuckDB instance with the database attached as ``db`` (READ_ONLY)."""
+        with self._duck_lock:
+            if self._duck is None:
+                self._duck = _attach(self.url, self.project_id)
+            return self._duck
+
+    def _cursor(self):
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None or getattr(self._local, "owner", None) is not self._duck:
+            cursor = self._duckdb().cursor()
+            cursor.execute("USE db")  # each cursor starts in DuckDB's own catalog
+            self._local.cursor, self._local.owner = cursor, self._duck
+        return cursor
+
+    def analytics(self, sql: str, params: Sequence[Any] | None = None, *, max_rows: int | None = None) -> pd.DataFrame:
+        """DuckDB SQL over the attached database (tables as ``db.<table>``), positional ``?`` params."""
+        cursor = self._cursor()
+        timer = threading.Timer(self.timeout_s, cursor.interrupt)
+        timer.start()
+        try:
+            relation = cursor.execute(sql, list(params or []))
+            if max_rows is not None:
+                rows = relation.fetchmany(max_rows + 1)
+                columns = [d[0] for d in relation.description]
+                return pd.DataFrame(rows, columns=columns)
+            return relation.df()
+        except Exception as error:  # duckdb's errors -> ours, with the reason
+            if type(error).__name__ == "InterruptException":
+                raise HiveError(f"query stopped after its {self.timeout_s:g} s time limit") from None
+            raise _duck_error(error) from None
+        finally:
+            timer.cancel()
+
+
+# Table functions a user query may call; everything else that reads files or other databases
+# (sqlite_scan, postgres_query, read_csv, glob, query...) is refused, as are statements other than
+# SELECT. DuckDB's own parser decides what the statement contains, not a regular expression.
+ALLOWED_TABLE_FUNCTIONS = {"range", "generate_series", "unnest"}
+REFUSED_FUNCTION_PREFIXES = ("sqlite_", "postgres_", "read_", "parquet_", "glob", "query", "getenv", "duckdb_")
+
+
+def run_user_sql(reader: Reader, sql: str, max_rows: int = 10_000) -> tuple[pd.DataFrame, bool]:
+    """The dashboard's SQL box: one read-only SELECT, at most ``max_rows`` rows, time-limited.
+
+    Below this check writes are impossible anyway (READ_ONLY attach, file access off, configuration
+    locked); the check refuses what DuckDB would still allow (scanning another SQLite file by path)
+    and gives a clear message. Returns (rows, truncated)."""
+    statement = sql.strip().rstrip(";").strip()
+    if not statement:
+        raise ValidationError("sql: empty query")
+    for name in _called_functions(statement):
+        if name.lower().startswith(REFUSED_FUNCTION_PREFIXES):
+            raise ValidationError(f"sql: {name}() is not available here (it reads files or other databases)")
+    frame = reader.analytics(statement, max_rows=max_rows)
+    truncated = len(frame) > max_rows
+    return frame.head(max_rows), truncated
+
+
+def _called_functions(statement: str) -> list[str]:
+    import json
+
+    import duckdb
+
+    parser = duckdb.connect(":memory:")
+    try:
+        tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [statement]).fetchone()[0])
+    finally:
+        parser.close()
+    if tree.get("error"):
+        message = tree.get("error_message", "")
+        if "Only SELECT" in message:
+            raise ValidationError(f"sql={statement[:60]!r}: only SELECT queries are allowed here")
+        raise ValidationError(f"sql: {message}")
+    if len(tree["statements"]) != 1:
+        raise ValidationError("sql: one statement at a time")
+    names: list[str] = []
+    stack: list = [tree["statements"]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "function_name" in node:
+                names.append(node["function_name"])
+                if node.get("type") == "TABLE_FUNCTION" and node["function_name"] not in ALLOWED_TABLE_FUNCTIONS:
+                    raise ValidationError(f"sql: {node['function_name']}() is not available here")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
+
+
+def _attach(url: sa.URL, project_id: str | None):
+    import duckdb
+    import duckdb_extensions
+
+    con = duckdb.connect(":memory:", config={"threads": 2})
+    # Extensions load from the pinned wheels; DuckDB wants a writable home for its extension dir.
+    con.execute("SET home_directory = ?", [tempfile.gettempdir()])
+    backend = url.get_backend_name()
+    extension = "sqlite" if backend == "sqlite" else "postgres"
+    duckdb_extensions.import_extension(extension, con=con)
+    con.execute(f"LOAD {extension}")
+    # ATTACH takes no parameters; the target is configuration (not user input), quoted as a literal.
+    if backend == "sqlite":
+        con.execute(f"ATTACH {_sql_literal(url.database)} AS db (TYPE SQLITE, READ_ONLY)")
+    else:
+        con.execute(f"ATTACH {_sql_literal(_libpq_dsn(url, project_id))} AS db (TYPE POSTGRES, READ_ONLY)")
+    con.execute("USE db")
+    # After attaching: no reading or writing local files, no new extensions, no changing that.
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _libpq_dsn(url: sa.URL, project_id: str | None) -> str:
+    parts = {
+        "host": url.host or "localhost",
+        "port": str(url.port or 5432),
+        "dbname": url.database or "",
+        "user": url.username or "",
+        "password": url.password or "",
+        "application_name": "hive-duckdb",
+        "options": "-c default_transaction_read_only=on"
+        + (f" -c app.project_id={_pg_option_value(project_id)}" if project_id is not None else ""),
+    }
+    return " ".join(f"{k}={_libpq_quote(v)}" for k, v in parts.items() if v != "")
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _libpq_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _pg_option_value(value: str) -> str:
+    # A -c option value: backslash-escape spaces and backslashes (libpq options syntax).
+    if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,200}", value):
+        raise ValidationError(f"project_id={value!r}: letters, digits and _ . : @ - only")
+    return value
+
+
+def _time_limit_sqlite(conn, timeout_s: float) -> None:
+    """SQLite has no statement timeout; a progress handler stops a query running past the limit."""
+    raw = conn.connection.dbapi_connection
+    deadline = time.monotonic() + timeout_s
+    raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
+
+
+def _duck_error(error: Exception) -> HiveError:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    name = type(error).__name__
+    if name in ("IOException", "ConnectionException"):
+        return StorageUnavailableError(f"database unavailable: {text}")
+    if name in ("PermissionException",):
+        return ValidationError(f"not allowed: {text}")
+    return HiveError(f"query failed: {text}")
