@@ -12,6 +12,7 @@ import click
 from storage.errors import HiveError
 
 from .db import db
+from .query import export, query
 
 
 class HiveGroup(click.Group):
@@ -42,6 +43,8 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
 
 cli.add_command(db)
+cli.add_command(query)
+cli.add_command(export)
 
 
 def main(argv: list[str] | None = None) -> int:

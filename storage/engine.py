@@ -30,8 +30,10 @@ def default_database_path() -> Path:
     return Path(home).expanduser() / "hive.db" if home else Path.home() / ".hive" / "hive.db"
 
 
-def resolve_url(url_or_path: str | os.PathLike | None = None) -> sa.URL:
+def resolve_url(url_or_path: str | os.PathLike | sa.URL | None = None) -> sa.URL:
     """A SQLAlchemy URL from a URL, a file path, ``":memory:"``, or nothing (``$HIVE_DB_URL``, then the default file)."""
+    if isinstance(url_or_path, sa.URL):
+        return url_or_path
     if url_or_path is None:
         url_or_path = os.environ.get(DEFAULT_PATH_ENV) or default_database_path()
     text = os.fspath(url_or_path)

@@ -45,21 +45,52 @@ class Reader:
     """Read-only access to one database. Thread-safe; cheap to keep for a process's lifetime."""
 
     def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str | None = None,
-                 timeout_s: float = DEFAULT_TIMEOUT_S):
+                 timeout_s: float = DEFAULT_TIMEOUT_S, engine: Engine | None = None):
         self.url = resolve_url(url_or_path)
         self.project_id = project_id
         self.timeout_s = timeout_s
         self.backend = self.url.get_backend_name()
-        self.engine = self._read_only_engine()
+        # ``engine`` only for an in-memory SQLite database, which exists in one connection alone.
+        self.engine = engine if engine is not None else self._read_only_engine()
+        self._owns_engine = engine is None
         self._duck = None
         self._duck_lock = threading.Lock()
         self._local = threading.local()
+        if engine is None:
+            try:
+                self._check_schema()
+            except BaseException:
+                self.engine.dispose()
+                raise
+
+    def _check_schema(self) -> None:
+        """Readers need the current schema too: say what to do instead of failing on a missing column."""
+        from . import migrate
+        from .engine import cli_argument
+        from .errors import SchemaBehindError, SchemaError
+
+        try:
+            with self.engine.connect() as conn:
+                state = migrate.inspect_schema(conn)
+        except exc.DBAPIError as error:
+            raise translate_error(error, self.engine) from error
+        if state.kind == "current":
+            return
+        if state.kind in ("legacy", "behind"):
+            raise SchemaBehindError(cli_argument(self.url), state.revision, state.head)
+        if state.kind == "empty":
+            raise SchemaError(
+                f"database {display_url(self.url)} holds no hive schema yet: log a study into it, "
+                f"or fill it with demo data: hive-cli demo {cli_argument(self.url)}"
+            )
+        raise SchemaError(f"database {display_url(self.url)} is not a hive database at this version ({state.kind})")
 
     def __repr__(self) -> str:
         return f"Reader({display_url(self.url)!r})"
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
         if self._duck is not None:
             self._duck.close()
             self._duck = None

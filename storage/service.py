@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from . import derive, migrate, writer
+from . import derive, migrate, queries, writer
 from .engine import create_engine, display_url, resolve_url, transaction
 from .errors import ValidationError
 from .jsonfields import encode_finite_vector, encode_json
+from .reader import Reader
 from .records import (
     ConvergenceRecord,
     ParetoFrontRecord,
@@ -48,6 +49,7 @@ class DatabaseMetadataService:
     def __init__(self, url_or_path: str | os.PathLike | None = None):
         self.url = resolve_url(url_or_path)
         self.engine: Engine = create_engine(self.url)
+        self._reader: Reader | None = None
         try:
             self.created_schema = migrate.ensure_current(self.engine)
         except BaseException:
@@ -58,7 +60,17 @@ class DatabaseMetadataService:
         return f"DatabaseMetadataService({display_url(self.url)!r})"
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         self.engine.dispose()
+
+    @property
+    def reader(self) -> Reader:
+        """The read layer on the same database (created on first use)."""
+        if self._reader is None:
+            in_memory = not self.url.database or self.url.database == ":memory:"
+            self._reader = Reader(self.url, engine=self.engine if in_memory else None)
+        return self._reader
 
     def __enter__(self) -> DatabaseMetadataService:
         return self
@@ -189,6 +201,50 @@ class DatabaseMetadataService:
             return writer.insert_sensitivity(conn, records)
 
 
+    # -------------------------------------------------------------------------------- queries
+    # The seed's query API; each returns a list of dicts (DataFrames: ``storage.queries``).
+
+    def query_study_runs(
+        self,
+        study_id: str,
+        generation: int | None = None,
+        fitness_min: float | None = None,
+        fitness_max: float | None = None,
+        simulation_status: str | None = None,
+        sort: str = "evaluation_number",
+        descending: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict]:
+        queries.study_state(self.reader, study_id)
+        filters = queries.RunFilter(generation, fitness_min, fitness_max, simulation_status)
+        return _records(queries.query_study_runs(self.reader, study_id, filters, sort, descending, limit, offset))
+
+    def get_best_designs(self, study_id: str, limit: int = 10) -> list[dict]:
+        return _records(queries.get_best_designs(self.reader, study_id, limit))
+
+    def compare_studies(self, study_ids: list[str]) -> list[dict]:
+        return _records(queries.compare_studies(self.reader, study_ids))
+
+    def get_pareto_front(self, study_id: str) -> list[dict]:
+        return _records(queries.get_pareto_front(self.reader, study_id))
+
+    def get_convergence_history(self, study_id: str) -> list[dict]:
+        return _records(queries.get_convergence_history(self.reader, study_id))
+
+    def get_uncertainty_summary(self, study_id: str) -> list[dict]:
+        return _records(queries.get_uncertainty_summary(self.reader, study_id))
+
+    def get_sensitivity_rankings(self, study_id: str, limit: int = 10) -> list[dict]:
+        return _records(queries.get_sensitivity_rankings(self.reader, study_id, limit))
+
+    def list_studies(self, **filters: Any) -> list[dict]:
+        return _records(queries.list_studies(self.reader, **filters))
+
+    def get_study(self, study_id: str) -> dict:
+        return queries.get_study(self.reader, study_id)
+
+
 @contextmanager
 def collection_paused():
     """Pause Python's cyclic garbage collector for one batch.
@@ -204,6 +260,12 @@ def collection_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _records(frame) -> list[dict]:
+    """DataFrame -> plain dicts with Python scalars (NaN for missing floats becomes None)."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return rows
 
 
 def _as_record(value: Any) -> Any:

@@ -1,0 +1,215 @@
+"""Exports: a study's table as CSV, Parquet or JSON, and CSV that is safe to open in a spreadsheet.
+
+Tables: ``runs`` (one row per evaluation, parameters and objectives spread into named columns),
+``convergence``, ``pareto``, ``uncertainty``, ``sensitivity``. Large studies stream in pages
+(keyset on evaluation_number), so memory stays flat and a progress callback can report.
+
+CSV cells: a text cell whose first non-blank character, on any of its lines, is ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return is prefixed with ``'`` on that line, so no spreadsheet runs
+it as a formula (OWASP "CSV injection"). Numbers, including text that is a plain number such as
+``-2.5``, are never altered.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pandas as pd
+
+from . import queries
+from .errors import ValidationError
+from .reader import Reader
+
+EXPORT_TABLES = ("runs", "convergence", "pareto", "uncertainty", "sensitivity")
+EXPORT_FORMATS = ("csv", "parquet", "json")
+PAGE_ROWS = 50_000
+
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def neutralize_cell(value):
+    """Spreadsheet-safe text; anything that is not text is returned unchanged."""
+    if not isinstance(value, str) or not value or _PLAIN_NUMBER.match(value):
+        return value
+    lines = re.split(r"(\r\n|\n|\r)", value)
+    changed = False
+    for i in range(0, len(lines), 2):  # even items are lines, odd items the separators
+        line = lines[i]
+        if line.lstrip(" ").startswith(_TRIGGERS) or line.startswith(("\t", "\r")):
+            lines[i] = "'" + line
+            changed = True
+    return "".join(lines) if changed else value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells (and column names) are neutralized; numeric columns are untouched."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = [neutralize_cell(_jsonable(v)) for v in out[column]]
+    out.columns = [neutralize_cell(str(c)) for c in out.columns]
+    return out
+
+
+def to_safe_csv(frame: pd.DataFrame) -> bytes:
+    """CSV bytes for a download button: neutralized text, floats written exactly (shortest repr)."""
+    buffer = io.StringIO()
+    safe_frame(frame).to_csv(buffer, index=False, float_format=None)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _jsonable(value):
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, allow_nan=True)
+    return value
+
+
+# ------------------------------------------------------------------------------------ tables
+
+
+def study_table_pages(reader: Reader, study_id: str, table: str) -> Iterator[pd.DataFrame]:
+    """The export table in pages, in a stable order."""
+    if table not in EXPORT_TABLES:
+        raise ValidationError(f"table={table!r}: one of {', '.join(EXPORT_TABLES)}")
+    study = queries.get_study(reader, study_id)
+    if table == "runs":
+        yield from _run_pages(reader, study)
+    elif table == "convergence":
+        yield queries.get_convergence_history(reader, study_id)
+    elif table == "pareto":
+        yield spread_columns(queries.get_pareto_front(reader, study_id), study)
+    elif table == "uncertainty":
+        yield queries.get_uncertainty_summary(reader, study_id)
+    else:
+        yield queries.get_sensitivity_rankings(reader, study_id, limit=None)
+
+
+def _run_pages(reader: Reader, study: dict) -> Iterator[pd.DataFrame]:
+    study_id = study["study_id"]
+    last = -1
+    while True:
+        page = queries.query_study_runs(
+            reader, study_id, queries.RunFilter(), sort="evaluation_number", limit=PAGE_ROWS,
+            offset=0, with_kpis=True, after_evaluation=last,
+        )
+        if page.empty:
+            return
+        last = int(page["evaluation_number"].iloc[-1])
+        yield spread_columns(page, study)
+        if len(page) < PAGE_ROWS:
+            return
+
+
+def objective_names(study: dict) -> list[str]:
+    directions = study.get("objective_directions") or ["minimize"]
+    named = [n.strip() for n in (study.get("optimization_objective") or "").split(",") if n.strip()]
+    if len(named) == len(directions):
+        return named
+    return [f"objective_{i + 1}" for i in range(len(directions))]
+
+
+def parameter_names(study: dict, width: int) -> list[str]:
+    names = study.get("parameter_names")
+    if names and len(names) == width:
+        return list(names)
+    return [f"x{i}" for i in range(width)]
+
+
+def spread_columns(frame: pd.DataFrame, study: dict) -> pd.DataFrame:
+    """parameter_vector / objectives lists -> one column each, named after the study's names."""
+    if frame.empty:
+        return frame
+    out = frame.copy()
+    if "objectives" in out:
+        names = objective_names(study)
+        values = [v if isinstance(v, list) and len(v) == len(names) else [math.nan] * len(names) for v in out["objectives"]]
+        for i, name in enumerate(names):
+            out[name] = [row[i] for row in values]
+        out = out.drop(columns=["objectives"])
+    if "parameter_vector" in out:
+        width = max((len(v) for v in out["parameter_vector"] if isinstance(v, list)), default=0)
+        row_names = out["parameter_names"] if "parameter_names" in out else [None] * len(out)
+        names = parameter_names(study, width)
+        if any(isinstance(n, list) and n != names for n in row_names):
+            out["parameter_names"] = [json.dumps(n) if isinstance(n, list) else None for n in row_names]
+        elif "parameter_names" in out:
+            out = out.drop(columns=["parameter_names"])
+        for i, name in enumerate(names):
+            out[f"param:{name}"] = [v[i] if isinstance(v, list) and i < len(v) else math.nan for v in out["parameter_vector"]]
+        out = out.drop(columns=["parameter_vector"])
+    return out
+
+
+def export_study_table(
+    reader: Reader,
+    study_id: str,
+    table: str,
+    output_format: str,
+    path: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the table to ``path``; returns the number of rows. ``progress`` gets rows per page."""
+    if output_format not in EXPORT_FORMATS:
+        raise ValidationError(f"format={output_format!r}: one of {', '.join(EXPORT_FORMATS)}")
+    path = Path(path)
+    rows = 0
+    if output_format == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for page in study_table_pages(reader, study_id, table):
+                page = page.map(_jsonable) if not page.empty else page
+                arrow = pa.Table.from_pandas(page, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, arrow.schema)
+                writer.write_table(arrow.cast(writer.schema))
+                rows += len(page)
+                if progress:
+                    progress(len(page))
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            pd.DataFrame().to_parquet(path)
+        return rows
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        first = True
+        if output_format == "json":
+            handle.write("[")
+        for page in study_table_pages(reader, study_id, table):
+            if output_format == "csv":
+                safe_frame(page).to_csv(handle, index=False, header=first)
+            else:
+                for record in page.astype(object).where(page.notna(), None).to_dict("records"):
+                    handle.write(("" if first and rows == 0 else ",") + json.dumps(_plain(record), ensure_ascii=False))
+                    rows += 1
+                    first = False
+                if progress:
+                    progress(len(page))
+                continue
+            first = False
+            rows += len(page)
+            if progress:
+                progress(len(page))
+        if output_format == "json":
+            handle.write("]\n")
+    return rows
+
+
+def _plain(record: dict) -> dict:
+    """JSON-safe values: non-finite floats as the strings the store uses for them."""
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            value = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        elif hasattr(value, "item"):
+            value = value.item()
+        out[key] = value
+    return out
