@@ -121,10 +121,13 @@ def parameter_names(study: dict, width: int) -> list[str]:
 
 
 def spread_columns(frame: pd.DataFrame, study: dict) -> pd.DataFrame:
-    """parameter_vector / objectives lists -> one column each, named after the study's names."""
+    """parameter_vector / objectives lists -> one column each, named after the study's names.
+
+    Parameters become ``param:<name>``, linked simulation KPIs ``sim:<kpi>``, objectives keep their
+    own names (an objective may share a KPI's name, such as renewable_fraction)."""
     if frame.empty:
         return frame
-    out = frame.copy()
+    out = frame.rename(columns={k: f"sim:{k}" for k in queries.SIMULATION_KPIS if k in frame.columns})
     if "objectives" in out:
         names = objective_names(study)
         values = [v if isinstance(v, list) and len(v) == len(names) else [math.nan] * len(names) for v in out["objectives"]]

@@ -281,6 +281,29 @@ def get_pareto_front(reader: Reader, study_id: str, study: StudyState | None = N
     return frame.sort_values(["fitness", "evaluation_number"], kind="stable").reset_index(drop=True)
 
 
+def get_runs(reader: Reader, study_id: str, run_ids: list[str]) -> pd.DataFrame:
+    """Chosen runs of a study (e.g. a selection on a chart), with their simulation KPIs."""
+    base = (
+        f"SELECT {_RUN_COLUMNS}, {_KPI_COLUMNS} FROM study_runs r "
+        "LEFT JOIN simulation_runs sim ON sim.run_id = r.simulation_run_id WHERE r.study_id = :s"
+    )
+    return _fetch_runs_by_id(reader, base, study_id, list(dict.fromkeys(run_ids)))
+
+
+def study_objectives(reader: Reader, study_id: str) -> pd.DataFrame:
+    """Every run's generation, success flag and objectives (one column per objective, in
+    minimization form under ``min_<i>``), for front-evolution views. Parsed in one pass."""
+    study = study_state(reader, study_id)
+    with reader.engine.connect() as conn:
+        runs = load_study_runs(conn, study)
+    frame = pd.DataFrame({"run_id": runs.run_ids, "generation_number": runs.generations, "valid": runs.valid})
+    minimized = pareto.to_minimization(runs.objectives, study.directions) if len(runs.run_ids) else runs.objectives
+    for i in range(study.n_objectives):
+        frame[f"objective_{i}"] = runs.objectives[:, i]
+        frame[f"min_{i}"] = minimized[:, i]
+    return frame
+
+
 def _fetch_runs_by_id(reader: Reader, base: str, study_id: str, run_ids: list[str]) -> pd.DataFrame:
     frames = []
     for start in range(0, len(run_ids), 500):  # bounded IN lists

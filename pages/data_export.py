@@ -1,0 +1,60 @@
+"""Data and export: any study table with filters as CSV, and a read-only SQL box for analysts."""
+import streamlit as st
+
+from storage import exports, queries
+from storage.errors import HiveError
+from storage.reader import run_user_sql
+from ui import urlstate
+from ui.connection import reader
+from ui.downloads import csv_button
+from ui.pickers import pick_study
+
+MAX_ROWS = 10_000
+
+st.title("Data & export")
+db = reader()
+
+st.subheader("Export a study table")
+study_id = pick_study(db)
+if study_id is None:
+    st.info("No studies yet.")
+else:
+    tables = list(exports.EXPORT_TABLES)
+    table = st.selectbox("Table", tables, index=urlstate.choose(tables, urlstate.get("table")), key="table")
+    urlstate.put("table", table)
+    generation = None
+    status = "any"
+    if table == "runs":
+        with st.container(horizontal=True):
+            generation = st.number_input("Generation", min_value=0, value=None, step=1, placeholder="all", key="xgen")
+            status = st.selectbox("Simulation status", ["any", "success", "failed", "infeasible"], key="xsim")
+    try:
+        if table == "runs" and (generation is not None or status != "any"):
+            study = queries.get_study(db, study_id)
+            filters = queries.RunFilter(generation=generation, simulation_status=None if status == "any" else status)
+            frame = exports.spread_columns(queries.query_study_runs(db, study_id, filters, limit=100_000), study)
+        else:
+            import pandas as pd
+
+            frame = pd.concat(list(exports.study_table_pages(db, study_id, table)), ignore_index=True)
+        st.caption(f"{len(frame):,} rows")
+        st.dataframe(frame.head(1000), hide_index=True, width="stretch", key="export_preview")
+        csv_button(frame, f"{study_id}_{table}", "export")
+    except HiveError as error:
+        st.error(str(error))
+
+st.subheader("SQL (read-only)")
+st.caption(f"DuckDB SQL over the study tables (studies, study_runs, convergence_metrics, ...). One SELECT at a time, "
+           f"at most {MAX_ROWS:,} rows and {db.timeout_s:g} s; no files, no other databases.")
+sql = st.text_area("Query", value=urlstate.get("sql", "SELECT study_type, COUNT(*) AS studies, SUM(run_count) AS runs "
+                                         "FROM studies GROUP BY study_type ORDER BY runs DESC"), key="sql", height=120)
+if st.button("Run", key="run_sql", type="primary") or urlstate.get("sql"):
+    urlstate.put("sql", sql)
+    try:
+        result, truncated = run_user_sql(db, sql, max_rows=MAX_ROWS)
+        if truncated:
+            st.warning(f"Showing the first {MAX_ROWS:,} rows.")
+        st.dataframe(result, hide_index=True, width="stretch", key="sql_result")
+        csv_button(result, "query_result", "sql")
+    except HiveError as error:
+        st.error(str(error))

@@ -1,0 +1,109 @@
+"""Pareto explorer: any two objectives (2-D) or three (3-D), the front highlighted over a thinned
+dominated cloud, the knee point, a generation slider, parallel coordinates, and a box / lasso /
+click selection that fills a downloadable table of the chosen designs."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis import pareto
+from charts.pareto import parallel_coordinates_figure, pareto_figure
+from storage import exports, queries
+from storage.errors import HiveError
+from ui import urlstate
+from ui.connection import reader
+from ui.downloads import chart, csv_button
+from ui.pickers import pick_study
+
+FULL_LOAD_LIMIT = 200_000  # above this, the front comes from the index and the slider is off
+CLOUD_POINTS = 4_000
+
+st.title("Pareto explorer")
+db = reader()
+study_id = pick_study(db)
+if study_id is None:
+    st.info("No studies yet. Log one from an optimizer, or run `hive-cli demo`.")
+    st.stop()
+try:
+    study = queries.get_study(db, study_id)
+except HiveError as error:
+    st.error(str(error))
+    st.stop()
+directions = study["objective_directions"]
+if len(directions) < 2:
+    st.info("This study has a single objective, so it has no Pareto front. Choose a multi-objective study "
+            "(one created with two or more objective_directions), or look at its convergence instead.")
+    st.stop()
+names = exports.objective_names(study)
+runs_total = int(study["run_count"] or 0)
+if runs_total == 0:
+    st.info("This study has no runs yet.")
+    st.stop()
+
+
+@st.cache_data(show_spinner="Reading objectives...", max_entries=8)
+def objective_table(study_key: str, _version: tuple) -> pd.DataFrame:
+    return queries.study_objectives(db, study_key)
+
+
+with st.container(horizontal=True):
+    x = st.selectbox("x", names, index=urlstate.choose(names, urlstate.get("x", names[0])), key="px")
+    y = st.selectbox("y", names, index=urlstate.choose(names, urlstate.get("y", names[1])), key="py")
+    three_d = st.toggle("3-D", value=urlstate.get_bool("z") and len(names) >= 3, disabled=len(names) < 3, key="p3d")
+    z = st.selectbox("z", names, index=urlstate.choose(names, urlstate.get("z", names[-1])), key="pz",
+                     disabled=not three_d) if len(names) >= 3 else None
+urlstate.put("x", x)
+urlstate.put("y", y)
+urlstate.put("z", z if three_d else None)
+
+version = (study["run_count"], study["updated_at"], study["status"])
+column = {name: i for i, name in enumerate(names)}
+front_ids: list[str]
+generation_cut = None
+if runs_total <= FULL_LOAD_LIMIT:
+    table = objective_table(study_id, version)
+    generations = table["generation_number"].dropna()
+    if len(generations) and generations.max() > generations.min():
+        lo, hi = int(generations.min()), int(generations.max())
+        generation_cut = st.slider("Front found up to generation", lo, hi, value=min(urlstate.get_int("gen", hi), hi), key="pgen")
+        urlstate.put("gen", generation_cut if generation_cut != hi else None)
+    subset = table if generation_cut is None else table[table["generation_number"] <= generation_cut]
+    subset = subset[subset["valid"]]
+    points = subset[[f"min_{i}" for i in range(len(names))]].to_numpy(float)
+    mask = pareto.non_dominated_mask(points) if len(points) else np.zeros(0, bool)
+    front = subset[mask].rename(columns={f"objective_{i}": n for n, i in column.items()})
+    dominated = subset[~mask].rename(columns={f"objective_{i}": n for n, i in column.items()})
+    if len(dominated) > CLOUD_POINTS:  # thin the cloud on the server, evenly
+        dominated = dominated.iloc[:: int(np.ceil(len(dominated) / CLOUD_POINTS))]
+    front_min = front[[f"min_{i}" for i in range(len(names))]].to_numpy(float)
+else:
+    st.caption(f"{runs_total:,} runs: the current front comes from the index; the cloud is an even sample.")
+    front = exports.spread_columns(queries.get_pareto_front(db, study_id), study)
+    dominated = exports.spread_columns(queries.sample_study_runs(db, study_id, CLOUD_POINTS), study)
+    dominated = dominated[~dominated["run_id"].isin(front["run_id"])]
+    front_min = pareto.to_minimization(front[names].to_numpy(float), directions)
+
+knee = front["run_id"].iloc[pareto.knee_point_index(front_min)] if len(front) else None
+st.caption(f"Front: {len(front):,} designs" + (f" (generations up to {generation_cut})" if generation_cut is not None else "")
+           + (f"; knee point {knee}" if knee is not None else ""))
+figure = pareto_figure(front, dominated, x, y, z if three_d else None, knee)
+event = chart(figure, f"{study_id}_pareto", "pareto", on_select="rerun",
+              selection_mode=("box", "lasso", "points"))
+
+selected = [p.get("customdata") for p in (event.selection.points if event else []) if p.get("customdata")]
+st.subheader("Selected designs")
+if not selected:
+    st.caption("Drag a box or lasso on the chart (or click points) to list designs here.")
+else:
+    designs = exports.spread_columns(queries.get_runs(db, study_id, selected), study)
+    shown = ["run_id", "evaluation_number", "generation_number", *names,
+             *[c for c in designs.columns if c.startswith("param:")], *[f"sim:{k}" for k in queries.SIMULATION_KPIS]]
+    designs = designs[[c for c in shown if c in designs.columns]]
+    st.dataframe(designs, hide_index=True, width="stretch", key="selected_table")
+    csv_button(designs, f"{study_id}_selected_designs", "selected")
+
+st.subheader("Parallel coordinates (front)")
+detail = exports.spread_columns(queries.get_runs(db, study_id, front["run_id"].tolist()[:2000]), study) if len(front) else front
+if len(detail):
+    columns = names + [c for c in detail.columns if c.startswith("param:")]
+    chart(parallel_coordinates_figure(detail, columns, color_by=names[0]), f"{study_id}_parallel", "parcoords")
+    csv_button(detail, f"{study_id}_front", "front", label="Download the front as CSV")

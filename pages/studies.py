@@ -1,0 +1,86 @@
+"""Studies: every study with its type, status, progress and results; filters; live refresh."""
+from datetime import date
+from urllib.parse import quote
+
+import pandas as pd
+import streamlit as st
+
+from storage import queries
+from storage.errors import HiveError
+from ui import urlstate
+from ui.connection import reader
+from ui.downloads import csv_button
+
+TYPES = ["genetic_algorithm", "monte_carlo", "milp", "single_simulation"]
+STATUSES = ["pending", "running", "completed", "failed"]
+COLUMNS = ["study_id", "study_name", "study_type", "status", "progress_percent", "run_count", "best_fitness",
+           "optimization_objective", "created_at", "completed_at", "execution_time_seconds"]
+
+st.title("Studies")
+db = reader()
+
+saved_span = [date.fromisoformat(d) for d in urlstate.get_list("created")][:2]
+with st.container(horizontal=True):
+    types = st.multiselect("Type", TYPES, default=[t for t in urlstate.get_list("type") if t in TYPES], key="f_type")
+    statuses = st.multiselect("Status", STATUSES, default=[s for s in urlstate.get_list("status") if s in STATUSES],
+                              key="f_status")
+    text = st.text_input("Name or description contains", value=urlstate.get("q", ""), key="f_text")
+    span = st.date_input("Created between", value=tuple(saved_span) if len(saved_span) == 2 else (), key="f_created")
+span = tuple(span) if isinstance(span, (tuple, list)) and len(span) == 2 else ()
+urlstate.put("type", types)
+urlstate.put("status", statuses)
+urlstate.put("q", text)
+urlstate.put("created", [d.isoformat() for d in span] if span else None)
+
+
+def load() -> pd.DataFrame:
+    frame = queries.list_studies(db, text=text or None,
+                                 created_from=span[0] if span else None, created_to=span[1] if span else None)
+    if types:
+        frame = frame[frame["study_type"].isin(types)]
+    if statuses:
+        frame = frame[frame["status"].isin(statuses)]
+    return frame
+
+
+def show(frame: pd.DataFrame) -> None:
+    if frame.empty:
+        if text or types or statuses or span:
+            st.info("No study matches these filters. Clear a filter to see more.")
+        else:
+            st.info("No studies yet. Log one from an optimizer (see the README), or fill this database "
+                    "with demo data: `hive-cli demo`.")
+        return
+    counts = frame["status"].value_counts()
+    for column, status in zip(st.columns(4), STATUSES):
+        column.metric(status.capitalize(), int(counts.get(status, 0)))
+    view = frame[COLUMNS].copy()
+    view.insert(0, "open", ["study?study=" + quote(s, safe="") for s in view["study_id"]])
+    st.dataframe(
+        view, hide_index=True, width="stretch", key="studies_table",
+        column_config={
+            "open": st.column_config.LinkColumn("open", display_text="open"),
+            "progress_percent": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
+            "best_fitness": st.column_config.NumberColumn("best fitness", format="%.6g"),
+            "execution_time_seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
+        },
+    )
+    csv_button(frame[COLUMNS], "studies", "studies")
+
+
+try:
+    studies = load()
+except HiveError as error:
+    st.error(str(error))
+    st.stop()
+
+if (studies["status"] == "running").any():
+    @st.fragment(run_every="5s")
+    def live() -> None:
+        """Running studies refresh on their own: progress and counts update without a reload."""
+        st.caption("Live: refreshing every 5 s while studies are running.")
+        show(load())
+
+    live()
+else:
+    show(studies)

@@ -1,0 +1,90 @@
+"""Study detail: summary, the runs table (server-side paging, sorting and filters), best designs,
+parameter distributions and the linked simulation KPIs."""
+import math
+
+import streamlit as st
+
+from charts.distributions import parameter_histograms_figure
+from storage import exports, queries
+from storage.errors import HiveError
+from ui import urlstate
+from ui.connection import reader
+from ui.downloads import chart, csv_button
+from ui.pickers import pick_study
+
+st.title("Study detail")
+db = reader()
+study_id = pick_study(db)
+if study_id is None:
+    st.info("No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.")
+    st.stop()
+try:
+    study = queries.get_study(db, study_id)
+except HiveError as error:
+    st.error(str(error))
+    st.stop()
+
+objectives = exports.objective_names(study)
+cols = st.columns(6)
+cols[0].metric("Type", study["study_type"])
+cols[1].metric("Status", study["status"])
+cols[2].metric("Runs", f"{int(study['run_count'] or 0):,}")
+cols[3].metric("Best fitness", "-" if study["best_fitness"] is None or math.isnan(study["best_fitness"]) else f"{study['best_fitness']:.6g}")
+cols[4].metric("Progress", "-" if study["progress_percent"] is None or math.isnan(study["progress_percent"]) else f"{study['progress_percent']:.0f}%")
+cols[5].metric("Time (s)", "-" if study["execution_time_seconds"] is None or math.isnan(study["execution_time_seconds"]) else f"{study['execution_time_seconds']:.1f}")
+st.text(f"Objectives: {', '.join(f'{n} ({d})' for n, d in zip(objectives, study['objective_directions']))}")
+if study.get("description"):
+    st.text(study["description"])
+
+runs_tab, best_tab, params_tab = st.tabs(["Runs", "Best designs", "Parameter distributions"])
+
+with runs_tab:
+    with st.container(horizontal=True):
+        generation = st.number_input("Generation", min_value=0, value=urlstate.get_int("gen", None), step=1,
+                                     placeholder="all", key="gen")
+        fitness_min = st.number_input("Fitness from", value=None, placeholder="-inf", format="%.6g", key="fmin")
+        fitness_max = st.number_input("Fitness to", value=None, placeholder="+inf", format="%.6g", key="fmax")
+        status = st.selectbox("Simulation status", ["any", "success", "failed", "infeasible"],
+                              index=urlstate.choose(["any", "success", "failed", "infeasible"], urlstate.get("sim")), key="sim")
+    with st.container(horizontal=True):
+        sort = st.selectbox("Sort by", list(queries.RUN_SORT_COLUMNS),
+                            index=urlstate.choose(list(queries.RUN_SORT_COLUMNS), urlstate.get("sort", "fitness")), key="sort")
+        descending = st.toggle("Descending", value=urlstate.get_bool("desc"), key="desc")
+        page_size = st.selectbox("Rows per page", [25, 50, 100, 500], index=1, key="size")
+    urlstate.put("gen", generation)
+    urlstate.put("sim", None if status == "any" else status)
+    urlstate.put("sort", sort)
+    urlstate.put("desc", descending)
+    filters = queries.RunFilter(generation=generation, fitness_min=fitness_min, fitness_max=fitness_max,
+                                simulation_status=None if status == "any" else status)
+    total = queries.count_study_runs(db, study_id, filters)
+    pages = max(1, math.ceil(total / page_size))
+    page = st.number_input(f"Page (of {pages:,}; {total:,} runs)", min_value=1, max_value=pages,
+                           value=min(urlstate.get_int("page", 1), pages), step=1, key="page")
+    urlstate.put("page", page if page > 1 else None)
+    rows = queries.query_study_runs(db, study_id, filters, sort, descending, page_size, (page - 1) * page_size)
+    table = exports.spread_columns(rows, study)
+    st.dataframe(table, hide_index=True, width="stretch", key="runs_table")
+    csv_button(table, f"{study_id}_runs_page{page}", "runs")
+
+with best_tab:
+    best = exports.spread_columns(queries.get_best_designs(db, study_id, 10), study)
+    if best.empty:
+        st.info("No successful runs yet.")
+    else:
+        shown = ["run_id", "evaluation_number", "generation_number", "fitness", *objectives,
+                 *[c for c in best.columns if c.startswith("param:")], *[f"sim:{k}" for k in queries.SIMULATION_KPIS]]
+        st.dataframe(best[[c for c in shown if c in best.columns]], hide_index=True, width="stretch", key="best_table")
+        if best[[f"sim:{k}" for k in queries.SIMULATION_KPIS]].notna().any().any():
+            st.caption("Linked simulation KPIs are shown for designs whose simulation was logged.")
+        csv_button(best, f"{study_id}_best_designs", "best")
+
+with params_tab:
+    sample = exports.spread_columns(queries.sample_study_runs(db, study_id, 20_000), study)
+    columns = [c for c in sample.columns if c.startswith("param:")]
+    if not columns:
+        st.info("This study's runs carry no parameters.")
+    else:
+        if study["run_count"] and study["run_count"] > len(sample):
+            st.caption(f"An even sample of {len(sample):,} of {int(study['run_count']):,} runs.")
+        chart(parameter_histograms_figure(sample, columns), f"{study_id}_parameters", "params")

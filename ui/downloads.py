@@ -1,0 +1,45 @@
+"""Download buttons: every table as spreadsheet-safe CSV, every chart as HTML or PNG.
+
+PNGs are drawn only when asked for (a callable ``data``), because kaleido takes seconds per chart
+and most views are never downloaded.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from charts.output import figure_to_html, figure_to_png
+from storage.errors import HiveError
+from storage.exports import to_safe_csv
+
+
+def _file_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:80] or "export"
+
+
+def csv_button(frame: pd.DataFrame, name: str, key: str, label: str = "Download CSV") -> None:
+    st.download_button(label, data=to_safe_csv(frame), file_name=f"{_file_stem(name)}.csv", mime="text/csv",
+                       key=f"csv_{key}", on_click="ignore")
+
+
+def chart(figure: go.Figure, name: str, key: str, **plotly_kwargs):
+    """Draw a chart with its HTML and PNG downloads; returns the selection event when asked."""
+    event = st.plotly_chart(figure, key=f"chart_{key}", width="stretch", **plotly_kwargs)
+    left, right, _ = st.columns([1, 1, 4])
+    with left:
+        st.download_button("HTML", data=lambda: figure_to_html(figure), file_name=f"{_file_stem(name)}.html",
+                           mime="text/html", key=f"html_{key}", on_click="ignore")
+    with right:
+        st.download_button("PNG", data=lambda: _png(figure), file_name=f"{_file_stem(name)}.png",
+                           mime="image/png", key=f"png_{key}", on_click="ignore")
+    return event
+
+
+def _png(figure: go.Figure) -> bytes:
+    try:
+        return figure_to_png(figure)
+    except HiveError as error:  # no browser here: the file explains itself
+        return str(error).encode("utf-8")

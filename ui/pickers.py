@@ -1,0 +1,58 @@
+"""Study pickers that remember their choice in the URL."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from storage import queries
+from storage.reader import Reader
+from ui import urlstate
+
+
+def study_catalog(db: Reader) -> pd.DataFrame:
+    return queries.list_studies(db)
+
+
+def _label(catalog: pd.DataFrame):
+    names = dict(zip(catalog["study_id"], catalog["study_name"]))
+    kinds = dict(zip(catalog["study_id"], catalog["study_type"]))
+
+    def label(study_id: str) -> str:
+        name = names.get(study_id)
+        suffix = f" ({name})" if isinstance(name, str) and name and name != study_id else ""
+        return f"{study_id}{suffix} [{kinds.get(study_id, '?')}]"
+
+    return label
+
+
+def pick_study(db: Reader, param: str = "study", *, only=None, label: str = "Study") -> str | None:
+    """One study (``only`` filters the catalog: a callable on its rows). None when there is none."""
+    catalog = study_catalog(db)
+    if only is not None and not catalog.empty:
+        catalog = catalog[catalog.apply(only, axis=1)]
+    options = catalog["study_id"].tolist()
+    if not options:
+        return None
+    chosen = st.selectbox(label, options, index=urlstate.choose(options, urlstate.get(param)),
+                          format_func=_label(catalog), key=f"pick_{param}")
+    urlstate.put(param, chosen)
+    return chosen
+
+
+def pick_studies(db: Reader, param: str = "studies", *, max_count: int = 5, only=None, default_count: int = 2) -> list[str]:
+    catalog = study_catalog(db)
+    if only is not None and not catalog.empty:
+        catalog = catalog[catalog.apply(only, axis=1)]
+    options = catalog["study_id"].tolist()
+    wanted = [s for s in urlstate.get_list(param) if s in options][:max_count]
+    if not wanted:
+        wanted = options[:default_count]
+    chosen = st.multiselect(f"Studies (up to {max_count})", options, default=wanted, max_selections=max_count,
+                            format_func=_label(catalog), key=f"pick_{param}")
+    urlstate.put(param, chosen)
+    return chosen
+
+
+def is_multi_objective(row) -> bool:
+    directions = row.get("objective_directions") or ["minimize"]
+    return len(directions) >= 2
