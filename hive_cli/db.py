@@ -77,3 +77,26 @@ def info(ctx: click.Context, url: str | None, output_format: str) -> None:
         click.echo(f"size       {details['file_bytes']:,} bytes")
     for table, count in details["tables"].items():
         click.echo(f"  {table:<24}{count:>12,}")
+
+
+@db.command()
+@click.argument("url")
+@click.argument("file", type=click.Path(dir_okay=False))
+def backup(url: str, file: str) -> None:
+    """A consistent copy of the live database at URL into FILE (SQLite backup API; pg_dump)."""
+    from storage import backup as backups
+
+    details = backups.backup(url, file)
+    size = f" ({details['bytes']:,} bytes)" if "bytes" in details else ""
+    click.echo(f"{details['database']}: backed up to {details['file']}{size}")
+
+
+@db.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("url")
+def restore(file: str, url: str) -> None:
+    """Bring the backup FILE back into the database at URL (replacing what it holds)."""
+    from storage import backup as backups
+
+    details = backups.restore(file, url)
+    click.echo(f"{details['database']}: restored from {details['file']}")

@@ -30,7 +30,7 @@ _encode_standard = json.JSONEncoder(
 NON_FINITE_TOKENS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
+def _depth_exceeds(value: Any, limit: int, field: str = "json") -> bool:
     # Iterative, so hostile nesting cannot exhaust Python's recursion limit here.
     stack = [(value, 1)]
     while stack:
@@ -38,6 +38,9 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
         if isinstance(item, dict):
             if depth > limit:
                 return True
+            for key in item:
+                if not isinstance(key, str):  # JSON would turn it into text: not what was given
+                    raise ValidationError(f"{field}: object key {key!r} is not text (JSON keys are strings)")
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             if depth > limit:
@@ -64,7 +67,7 @@ def encode_json(field: str, value: Any) -> str | None:
             f"{field}={_short(value)}: expected JSON (dict, list, number, bool or JSON text), "
             f"got {type(value).__name__}"
         )
-    if _depth_exceeds(value, MAX_JSON_DEPTH):
+    if _depth_exceeds(value, MAX_JSON_DEPTH, field):
         raise ValidationError(f"{field}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         text = _encode_standard(value)

@@ -36,7 +36,7 @@ _NO_NUL = r"^[^\x00]*$"
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=_NO_NUL)]
 Name = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH, pattern=_NO_NUL)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH, pattern=_NO_NUL)]
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=2_147_483_647)]  # INTEGER columns are 32-bit on PostgreSQL
 Finite = Annotated[float, AllowInfNan(False)]
 Duration = Annotated[float, AllowInfNan(False), Field(ge=0)]
 Percent = Annotated[float, AllowInfNan(False), Field(ge=0, le=100)]
@@ -169,7 +169,7 @@ class SensitivityRecord(TypedDict):
     sobol_first_order_conf: NotRequired[Finite | None]
     sobol_total: NotRequired[Finite | None]
     sobol_total_conf: NotRequired[Finite | None]
-    importance_rank: NotRequired[Annotated[int, Field(ge=1)] | None]
+    importance_rank: NotRequired[Annotated[int, Field(ge=1, le=2_147_483_647)] | None]
 
 
 @with_config(STRICT)
