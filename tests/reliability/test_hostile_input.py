@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 import sqlalchemy as sa
@@ -114,7 +115,7 @@ def _check_stored(row, given: dict) -> None:
         assert _same(json.loads(row.metadata_json), given["metadata_json"])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("HIVE_HOSTILE_EXAMPLES", 300)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(record)
 def test_every_record_is_stored_exactly_or_refused(hostile_db, candidate):
     service, engine = hostile_db
@@ -131,7 +132,7 @@ def test_every_record_is_stored_exactly_or_refused(hostile_db, candidate):
     _check_stored(after[run_id], candidate)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("HIVE_HOSTILE_EXAMPLES", 300)) // 5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(record, min_size=2, max_size=6))
 def test_a_batch_is_all_or_nothing(hostile_db, batch):
     service, engine = hostile_db
