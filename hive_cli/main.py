@@ -12,6 +12,8 @@ import click
 from storage.errors import HiveError
 
 from .db import db
+from .demo import demo
+from .imports import import_group
 from .query import export, query
 
 
@@ -43,6 +45,8 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
 
 cli.add_command(db)
+cli.add_command(demo)
+cli.add_command(import_group)
 cli.add_command(query)
 cli.add_command(export)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from . import derive, migrate, queries, writer
+from . import derive, migrate, monte_carlo, queries, writer
 from .engine import create_engine, display_url, resolve_url, transaction
 from .errors import ValidationError
 from .jsonfields import encode_finite_vector, encode_json
@@ -200,6 +200,13 @@ class DatabaseMetadataService:
         with transaction(self.engine) as conn:
             return writer.insert_sensitivity(conn, records)
 
+
+    def analyze_monte_carlo(self, study_id: str) -> dict:
+        """Uncertainty (per objective: mean, median, std, percentiles, VaR95, CVaR95) and sensitivity
+        (per parameter and objective: Pearson, Spearman, Sobol first-order from given data, Sobol
+        total-order when the study records a Saltelli design, importance rank) of a Monte Carlo
+        study's runs; stored (replacing earlier results) and returned. See ``storage.monte_carlo``."""
+        return monte_carlo.analyze_monte_carlo(self, study_id)
 
     # -------------------------------------------------------------------------------- queries
     # The seed's query API; each returns a list of dicts (DataFrames: ``storage.queries``).

@@ -1,0 +1,37 @@
+"""``hive-cli import``: copy studies from other optimization tools into the store."""
+from __future__ import annotations
+
+import click
+
+from storage import DatabaseMetadataService
+
+
+@click.group("import")
+def import_group() -> None:
+    """Copy studies made by other tools (Optuna) into the database given by --db."""
+
+
+@import_group.command("optuna")
+@click.option("--storage", "storage_url", required=True, metavar="URL",
+              help="The Optuna storage, e.g. sqlite:///optuna.db or postgresql://user@host/db.")
+@click.option("--study", "study_name", required=True, metavar="NAME", help="The Optuna study's name.")
+@click.option("--study-id", default=None, metavar="ID", help="Our study id (default: optuna_<NAME>).")
+@click.option("--sampler", default=None, metavar="CLASS",
+              help="The sampler's class name (e.g. RandomSampler) when it cannot be recognised from the storage.")
+@click.pass_context
+def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_id: str | None, sampler: str | None) -> None:
+    """Copy Optuna study NAME (trials, parameters, values, states, datetimes) and complete it.
+
+    COMPLETE trials become successful runs, FAIL and PRUNED failed runs; the study type follows
+    the sampler (NSGA-II/III: genetic_algorithm; Random, QMC, Grid: monte_carlo)."""
+    # Imported here so `hive-cli --help` does not pay for importing Optuna.
+    from integrations.optuna_import import import_optuna_study
+
+    with DatabaseMetadataService(ctx.obj.get("db_url")) as service:
+        summary = import_optuna_study(service, storage_url, study_name, study_id, sampler=sampler)
+    click.echo(
+        f"imported Optuna study {summary['optuna_study_name']!r} as {summary['study_id']!r} "
+        f"({summary['study_type']}, sampler {summary['sampler']}): {summary['runs']} runs "
+        f"({summary['complete']} complete, {summary['failed']} failed, {summary['pruned']} pruned); "
+        f"{summary['skipped']} unfinished trials skipped"
+    )
