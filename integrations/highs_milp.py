@@ -136,9 +136,13 @@ def solve_and_record(
     n = int(highs.numVariables)
     if n == 0:
         raise ValidationError(f"study_id={study_id!r}: the HiGHS model has no variables; build it before solving")
-    names = list(variable_names) if variable_names is not None else [
-        name or f"x{i}" for i, name in enumerate(highs.allVariableNames())
-    ]
+    if variable_names is not None:
+        names = list(variable_names)
+    else:
+        # A model built without names reports none at all (not n empty names).
+        model_names = list(highs.allVariableNames())
+        model_names = model_names if len(model_names) == n else [""] * n
+        names = [name or f"x{i}" for i, name in enumerate(model_names)]
     if len(names) != n:
         raise ValidationError(f"variable_names has {len(names)} names but the model has {n} variables")
     sense = highs.getObjectiveSense()[1]

@@ -100,3 +100,20 @@ def test_an_infeasible_model_fails_the_study_without_a_run(service, sql):
     assert (study["status"], study["run_count"]) == ("failed", 0)
     with pytest.raises(DuplicateError):
         solve_and_record(service, "impossible", h)
+
+
+def test_a_model_built_without_variable_names_gets_x0_x1(tmp_path):
+    """highspy reports no names at all (an empty list) for unnamed variables."""
+    from storage import DatabaseMetadataService
+
+    h = highspy.Highs()
+    h.silent()
+    x = [h.addBinary(obj=v) for v in (10.0, 13.0, 7.0, 8.0)]
+    h.addConstr(4 * x[0] + 6 * x[1] + 3 * x[2] + 5 * x[3] <= 10)
+    h.setMaximize()
+    with DatabaseMetadataService(tmp_path / "unnamed.db") as db:
+        result = solve_and_record(db, "knapsack", h, objective_name="value")
+        study = db.get_study("knapsack")
+    # by enumeration of the 16 subsets: items 0 and 1 (weight 10) give the best value 23
+    assert (result.model_status, result.objective) == ("Optimal", 23.0)
+    assert study["parameter_names"] == ["x0", "x1", "x2", "x3"]
