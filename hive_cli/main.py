@@ -15,6 +15,7 @@ from .db import db
 from .demo import demo
 from .imports import import_group
 from .query import export, query
+from .runs import runs
 
 
 class HiveGroup(click.Group):
@@ -49,6 +50,7 @@ cli.add_command(demo)
 cli.add_command(import_group)
 cli.add_command(query)
 cli.add_command(export)
+cli.add_command(runs)
 
 
 def main(argv: list[str] | None = None) -> int:

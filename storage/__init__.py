@@ -13,6 +13,7 @@ from .errors import (
     UnknownStudyError,
     ValidationError,
 )
+from .prompt_optimization import PromptOptimizationStore
 from .service import DatabaseMetadataService
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "DuplicateError",
     "HiveError",
     "NotFoundError",
+    "PromptOptimizationStore",
     "SchemaBehindError",
     "SchemaError",
     "StorageUnavailableError",

@@ -263,3 +263,288 @@ sensitivity_analysis = sa.Table(
     sa.Index("idx_sensitivity_rank", "study_id", "importance_rank"),
     sqlite_autoincrement=True,
 )
+
+
+# =================================================================================================
+# Prompt-optimization runs (issue 6): projects, optimization_runs, optimization_iterations,
+# optimization_samples. Created by migration 0004_prompt_optimization, which also installs what
+# this metadata cannot describe: triggers, the PostgreSQL functions, row-level security policies,
+# the analytics materialized view and its per-project view. Decisions, on purpose:
+#
+# - Scores are exact to 4 decimals and within [0, 1] on both backends. PostgreSQL: NUMERIC(7,4).
+#   SQLite has no decimal type; a score is a REAL constrained by CHECK (score = round(score, 4)),
+#   i.e. the stored double is exactly the one nearest a 4-decimal number (0.8500 reads back as
+#   0.85, never 0.8500000001). Not integer ten-thousandths: then the same SQL would read 8500 on
+#   SQLite and 0.85 on PostgreSQL, and every dashboard query would need a per-backend divisor.
+#   Derived improvements are computed with round(..., 4) so they are 4-decimal values as well.
+# - duration_ms, improvement and improvement_pct are STORED generated columns (nobody can write a
+#   stale value; the database recomputes them whenever start/end or the scores change).
+# - Timestamps are TEXT in UTC like the rest of the store, at millisecond precision
+#   ('YYYY-MM-DD HH:MM:SS.fff'; whole seconds also accepted), format-checked so text order is time
+#   order. PostgreSQL's generated duration needs an IMMUTABLE parser, hive_epoch_ms(text) (see the
+#   migration): immutable for every value the format CHECK lets in.
+# - project_id is denormalized onto iterations and samples and tied to the run's by a composite
+#   foreign key (run_id, project_id) -> optimization_runs (id, project_id): row-level security is
+#   then one plain equality per table, and a child row can never claim another project's run.
+# - The GIN indexes (config, metadata, tags) exist only on PostgreSQL. SQLite has no inverted
+#   index; there the same names are empty partial indexes (WHERE 0: no entries, no write cost), so
+#   one metadata describes both backends and migrations compare clean.
+# =================================================================================================
+
+from sqlalchemy.ext.compiler import compiles as _compiles  # noqa: E402
+from sqlalchemy.sql.expression import ColumnElement as _ColumnElement  # noqa: E402
+
+OPTIMIZER_TYPES = ("miprov2", "bootstrap_fewshot", "bootstrap_fewshot_random_search", "copro", "gepa", "custom")
+RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+EVALUATION_KINDS = ("minibatch", "full")
+
+
+class PerDialect(_ColumnElement):
+    """A SQL fragment written once per backend (defaults, generated columns, CHECKs that differ)."""
+
+    inherit_cache = False
+
+    def __init__(self, sqlite: str, postgresql: str):
+        self.texts = {"sqlite": sqlite, "postgresql": postgresql}
+
+
+@_compiles(PerDialect)
+def _compile_per_dialect(element: PerDialect, compiler, **_kw) -> str:
+    return element.texts[compiler.dialect.name]
+
+
+SCORE = sa.REAL().with_variant(sa.Numeric(7, 4, asdecimal=False), "postgresql")
+PCT = sa.REAL().with_variant(sa.Numeric(10, 2, asdecimal=False), "postgresql")
+MONEY = sa.REAL().with_variant(sa.Numeric(14, 6, asdecimal=False), "postgresql")
+JSON_DOC = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
+TAGS = sa.Text().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
+ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY = SQLite rowid
+
+NOW_MS = PerDialect(
+    sqlite="(strftime('%Y-%m-%d %H:%M:%f', 'now'))",
+    postgresql="to_char((now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI:SS.MS')",
+)
+NEW_RUN_ID = PerDialect(
+    sqlite="(lower(hex(randomblob(16))))",
+    postgresql="replace((gen_random_uuid())::text, '-', '')",
+)
+EMPTY_OBJECT = PerDialect(sqlite="'{}'", postgresql="'{}'::jsonb")
+EMPTY_TAGS = PerDialect(sqlite="'[]'", postgresql="'{}'::text[]")
+DURATION_MS = PerDialect(
+    sqlite="CAST(round((julianday(end_time) - julianday(start_time)) * 86400000.0) AS INTEGER)",
+    postgresql="(hive_epoch_ms(end_time) - hive_epoch_ms(start_time))",
+)
+IMPROVEMENT = "round((final_score - baseline_score), 4)"
+IMPROVEMENT_PCT = (
+    "CASE WHEN (baseline_score > 0) THEN round((((final_score - baseline_score) / baseline_score) * 100), 2) "
+    "ELSE NULL END"
+)
+
+
+def _timestamp_check(column: str) -> PerDialect:
+    return PerDialect(
+        sqlite=(  # '+0 days' normalizes, so an impossible date such as Feb 30 reads back different
+            f"{column} IS strftime('%Y-%m-%d %H:%M:%f', {column}, '+0 days') "
+            f"OR {column} IS strftime('%Y-%m-%d %H:%M:%S', {column}, '+0 days')"
+        ),
+        postgresql=(
+            f"{column} IS NULL OR ({column} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}([.][0-9]{{3}})?$' "
+            f"AND hive_epoch_ms({column}) IS NOT NULL)"
+        ),
+    )
+
+
+def _score_check(column: str) -> PerDialect:
+    return PerDialect(
+        sqlite=f"{column} >= 0 AND {column} <= 1 AND {column} = round({column}, 4)",
+        postgresql=f"{column} >= 0 AND {column} <= 1",
+    )
+
+
+def _json_object_check(column: str) -> PerDialect:
+    return PerDialect(
+        sqlite=f"json_valid({column}) AND json_type({column}) = 'object'",
+        postgresql=f"jsonb_typeof({column}) = 'object'",
+    )
+
+
+def _gin(name: str, column: str, ops: str | None = None) -> sa.Index:
+    return sa.Index(
+        name,
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: ops} if ops else {},
+        sqlite_where=sa.text("0"),
+    )
+
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False, server_default=NOW_MS),
+    sa.CheckConstraint("length(id) BETWEEN 1 AND 200", name="id"),
+)
+
+optimization_runs = sa.Table(
+    "optimization_runs",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True, server_default=NEW_RUN_ID),
+    sa.Column("project_id", sa.Text, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("optimizer_type", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("config", JSON_DOC, nullable=False, server_default=EMPTY_OBJECT),
+    sa.Column("metadata", JSON_DOC, nullable=False, server_default=EMPTY_OBJECT),
+    sa.Column("tags", TAGS, nullable=False, server_default=EMPTY_TAGS),
+    sa.Column("task_name", sa.Text),
+    sa.Column("dataset_name", sa.Text),
+    sa.Column("model_name", sa.Text),
+    sa.Column("prompt_model_name", sa.Text),
+    sa.Column("start_time", sa.Text),
+    sa.Column("end_time", sa.Text),
+    sa.Column("duration_ms", sa.BigInteger, sa.Computed(DURATION_MS, persisted=True)),
+    sa.Column("baseline_score", SCORE),
+    sa.Column("best_score", SCORE),
+    sa.Column("final_score", SCORE),
+    sa.Column("improvement", SCORE, sa.Computed(sa.text(IMPROVEMENT), persisted=True)),
+    sa.Column("improvement_pct", PCT, sa.Computed(sa.text(IMPROVEMENT_PCT), persisted=True)),
+    sa.Column("iterations_planned", sa.Integer),
+    sa.Column("iterations_completed", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("samples_evaluated", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("samples_successful", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("samples_failed", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("cost", MONEY, nullable=False, server_default=sa.text("0")),
+    sa.Column("avg_latency_ms", FLOAT8),
+    sa.Column("error_message", sa.Text),
+    sa.Column("created_at", sa.Text, nullable=False, server_default=NOW_MS),
+    sa.Column("updated_at", sa.Text, nullable=False, server_default=NOW_MS),
+    sa.UniqueConstraint("id", "project_id"),  # target of the children's composite foreign keys
+    sa.CheckConstraint(_in("optimizer_type", OPTIMIZER_TYPES), name="optimizer_type"),
+    sa.CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+    sa.CheckConstraint(_score_check("baseline_score"), name="baseline_score"),
+    sa.CheckConstraint(_score_check("best_score"), name="best_score"),
+    sa.CheckConstraint(_score_check("final_score"), name="final_score"),
+    sa.CheckConstraint(_timestamp_check("start_time"), name="start_time"),
+    sa.CheckConstraint(_timestamp_check("end_time"), name="end_time"),
+    sa.CheckConstraint(_timestamp_check("created_at"), name="created_at"),
+    sa.CheckConstraint(_timestamp_check("updated_at"), name="updated_at"),
+    sa.CheckConstraint(
+        PerDialect(
+            sqlite="julianday(end_time) >= julianday(start_time)",
+            postgresql="hive_epoch_ms(end_time) >= hive_epoch_ms(start_time)",
+        ),
+        name="time_order",
+    ),
+    sa.CheckConstraint(
+        "samples_evaluated >= 0 AND samples_successful >= 0 AND samples_failed >= 0 "
+        "AND samples_evaluated >= samples_successful + samples_failed",
+        name="sample_counts",
+    ),
+    sa.CheckConstraint(
+        "iterations_completed >= 0 AND (iterations_planned IS NULL OR iterations_planned >= 0)",
+        name="iteration_counts",
+    ),
+    sa.CheckConstraint("prompt_tokens >= 0 AND completion_tokens >= 0 AND cost >= 0", name="usage"),
+    sa.CheckConstraint(_json_object_check("config"), name="config"),
+    sa.CheckConstraint(_json_object_check("metadata"), name="metadata"),
+    sa.CheckConstraint(
+        PerDialect(sqlite="json_valid(tags) AND json_type(tags) = 'array'", postgresql="array_position(tags, NULL) IS NULL"),
+        name="tags",
+    ),
+    _gin("idx_optimization_runs_config_gin", "config", "jsonb_path_ops"),
+    _gin("idx_optimization_runs_metadata_gin", "metadata", "jsonb_path_ops"),
+    _gin("idx_optimization_runs_tags_gin", "tags"),
+)
+
+# Every list query of a project is "newest first"; the trailing id makes the order total, so
+# keyset pagination and ties are both an index range read.
+_runs = optimization_runs.c
+sa.Index("idx_optimization_runs_project_created", _runs.project_id, _runs.created_at.desc(), _runs.id.desc())
+sa.Index(
+    "idx_optimization_runs_project_status",
+    _runs.project_id, _runs.status, _runs.created_at.desc(), _runs.id.desc(),
+)
+sa.Index(
+    "idx_optimization_runs_project_optimizer",
+    _runs.project_id, _runs.optimizer_type, _runs.created_at.desc(), _runs.id.desc(),
+)
+# The leaderboard: completed runs of a project by final score, best first (ties: earliest).
+sa.Index(
+    "idx_optimization_runs_leaderboard",
+    _runs.project_id, _runs.final_score.desc(), _runs.created_at, _runs.id,
+    sqlite_where=sa.text("status = 'completed' AND final_score IS NOT NULL"),
+    postgresql_where=sa.text("status = 'completed' AND final_score IS NOT NULL"),
+)
+
+optimization_iterations = sa.Table(
+    "optimization_iterations",
+    metadata,
+    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("project_id", sa.Text, nullable=False),
+    sa.Column("iteration", sa.Integer, nullable=False),
+    sa.Column("instructions", JSON_DOC),
+    sa.Column("demo_set_ids", JSON_DOC),
+    sa.Column("params", JSON_DOC),
+    sa.Column("score", SCORE),
+    sa.Column("evaluation_kind", sa.Text, nullable=False, server_default="full"),
+    sa.Column("batch_size", sa.Integer),
+    sa.Column("is_best", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("cost", MONEY, nullable=False, server_default=sa.text("0")),
+    sa.Column("latency_ms", FLOAT8),
+    sa.Column("created_at", sa.Text, nullable=False, server_default=NOW_MS),
+    sa.ForeignKeyConstraint(
+        ["run_id", "project_id"],
+        ["optimization_runs.id", "optimization_runs.project_id"],
+        ondelete="CASCADE",
+    ),
+    sa.UniqueConstraint("run_id", "iteration"),
+    sa.CheckConstraint("iteration >= 0", name="iteration"),
+    sa.CheckConstraint(_score_check("score"), name="score"),
+    sa.CheckConstraint(_in("evaluation_kind", EVALUATION_KINDS), name="evaluation_kind"),
+    sa.CheckConstraint("batch_size IS NULL OR batch_size >= 0", name="batch_size"),
+    sa.CheckConstraint(
+        "prompt_tokens >= 0 AND completion_tokens >= 0 AND cost >= 0 AND (latency_ms IS NULL OR latency_ms >= 0)",
+        name="usage",
+    ),
+    sa.CheckConstraint(_timestamp_check("created_at"), name="created_at"),
+)
+
+optimization_samples = sa.Table(
+    "optimization_samples",
+    metadata,
+    sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("project_id", sa.Text, nullable=False),
+    sa.Column("iteration", sa.Integer, nullable=False),
+    sa.Column("sample_index", sa.Integer, nullable=False),
+    sa.Column("input", JSON_DOC),
+    sa.Column("output", JSON_DOC),
+    sa.Column("expected", JSON_DOC),
+    sa.Column("score", SCORE),
+    sa.Column("success", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("error", sa.Text),
+    sa.Column("latency_ms", FLOAT8),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("created_at", sa.Text, nullable=False, server_default=NOW_MS),
+    sa.ForeignKeyConstraint(
+        ["run_id", "project_id"],
+        ["optimization_runs.id", "optimization_runs.project_id"],
+        ondelete="CASCADE",
+    ),
+    sa.UniqueConstraint("run_id", "iteration", "sample_index"),
+    sa.CheckConstraint("iteration >= 0 AND sample_index >= 0", name="position"),
+    sa.CheckConstraint(_score_check("score"), name="score"),
+    sa.CheckConstraint(
+        "prompt_tokens >= 0 AND completion_tokens >= 0 AND (latency_ms IS NULL OR latency_ms >= 0)", name="usage"
+    ),
+    sa.CheckConstraint(_timestamp_check("created_at"), name="created_at"),
+)

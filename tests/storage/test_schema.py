@@ -171,3 +171,23 @@ def test_sqlite_connections_enforce_foreign_keys_and_use_wal(tmp_path):
                 )
     finally:
         svc.close()
+
+
+def test_check_constraints_carry_their_intended_names(service, db_url, backend):
+    """Refusals name the rule that refused: ck_<table>_<rule>, exactly once."""
+    engine = sa.create_engine(db_url)
+    try:
+        with pytest.raises(sa.exc.IntegrityError) as caught:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO studies (study_id, study_type) VALUES ('s', 'milp')")
+                conn.exec_driver_sql(
+                    "INSERT INTO study_runs (run_id, study_id, evaluation_number, parameter_vector, fitness, simulation_status) "
+                    "VALUES ('r', 's', 0, '[]', 1.0, 'exploded')"
+                )
+    finally:
+        engine.dispose()
+    message = str(caught.value.orig)
+    if backend == "postgresql":
+        assert '"ck_study_runs_simulation_status"' in message
+    else:
+        assert "CHECK constraint failed" in message

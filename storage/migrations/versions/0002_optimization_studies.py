@@ -100,7 +100,8 @@ def upgrade() -> None:
                 name="fk_study_runs_simulation_run_id_simulation_runs",
             ),
             sa.CheckConstraint(
-                f"simulation_status IN ({SIMULATION_STATUSES})", name="ck_study_runs_simulation_status"
+                # op.f: the name is final (the naming convention would prefix it a second time)
+                f"simulation_status IN ({SIMULATION_STATUSES})", name=op.f("ck_study_runs_simulation_status")
             ),
         )
     op.create_index(

@@ -1,0 +1,204 @@
+"""``hive-cli runs ...``: prompt-optimization runs (DSPy MIPROv2 and others) of one project.
+
+    hive-cli runs list [--status S] [--optimizer O] [--tag T] [--limit N]
+    hive-cli runs show RUN_ID
+    hive-cli runs leaderboard [--limit N] [--optimizer O]
+    hive-cli runs export RUN_ID --output FILE [--what samples|iterations|run]
+
+Every command takes ``--project ID`` (default ``$HIVE_PROJECT``, else ``default``) and
+``--format table|csv|json``: ``table`` is an aligned, readable table; ``json`` is machine-readable;
+``csv`` is spreadsheet-safe (a text cell starting with = + - @, a tab or a carriage return gets a
+leading ', numbers are never altered). The database is the global ``--db``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from storage.exports import neutralize_cell
+from storage.prompt_optimization import PromptOptimizationStore
+from storage.schema import OPTIMIZER_TYPES, RUN_STATUSES
+
+FORMATS = click.Choice(["table", "csv", "json"])
+MAX_CELL = 48
+
+LIST_COLUMNS = ["id", "name", "optimizer_type", "status", "baseline_score", "final_score", "improvement",
+                "iterations_completed", "cost", "created_at"]
+LEADERBOARD_COLUMNS = ["rank", "id", "name", "optimizer_type", "final_score", "baseline_score", "improvement",
+                       "improvement_pct", "iterations_completed", "model_name", "created_at"]
+ITERATION_COLUMNS = ["iteration", "evaluation_kind", "score", "is_best", "instructions", "demo_set_ids",
+                     "batch_size", "prompt_tokens", "completion_tokens", "cost", "latency_ms"]
+SAMPLE_COLUMNS = ["iteration", "sample_index", "success", "score", "input", "output", "expected", "error",
+                  "latency_ms", "prompt_tokens", "completion_tokens"]
+
+project_option = click.option(
+    "--project", "project_id", envvar="HIVE_PROJECT", default="default", show_default=True, metavar="ID",
+    help="Project whose runs to read (default: $HIVE_PROJECT).",
+)
+format_option = click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+
+
+def _store(ctx: click.Context, project_id: str) -> PromptOptimizationStore:
+    store = PromptOptimizationStore(ctx.obj.get("db_url"), project_id=project_id)
+    ctx.call_on_close(store.close)
+    return store
+
+
+@click.group()
+def runs() -> None:
+    """Prompt-optimization runs: list, show, leaderboard, export."""
+
+
+@runs.command("list")
+@project_option
+@click.option("--status", multiple=True, type=click.Choice(RUN_STATUSES), help="Repeatable.")
+@click.option("--optimizer", multiple=True, type=click.Choice(OPTIMIZER_TYPES), help="Repeatable.")
+@click.option("--tag", "tags", multiple=True, help="Runs carrying every given tag (repeatable).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@format_option
+@click.pass_context
+def list_runs(ctx, project_id, status, optimizer, tags, limit, output_format) -> None:
+    """The project's runs, newest first."""
+    filters: dict[str, Any] = {"limit": limit}
+    if status:
+        filters["status"] = list(status)
+    if optimizer:
+        filters["optimizer_type"] = list(optimizer)
+    if tags:
+        filters["tags_all"] = list(tags)
+    rows = _store(ctx, project_id).list_runs(filters)
+    emit(rows, LIST_COLUMNS if output_format == "table" else None, output_format)
+
+
+@runs.command()
+@click.argument("run_id")
+@project_option
+@format_option
+@click.pass_context
+def show(ctx, run_id, project_id, output_format) -> None:
+    """One run: its fields, then its iterations (the best one marked)."""
+    store = _store(ctx, project_id)
+    run = store.get_run(run_id, with_iterations=True)
+    iterations = run.pop("iterations")
+    if output_format == "json":
+        click.echo(json.dumps({"run": run, "iterations": iterations}, indent=2, ensure_ascii=False, default=str))
+        return
+    if output_format == "csv":
+        emit([run], None, "csv")
+        click.echo("")
+        emit(iterations, ITERATION_COLUMNS, "csv")
+        return
+    width = max(len(k) for k in run)
+    for key, value in run.items():
+        click.echo(f"{key:<{width}}  {_cell(value, limit=200)}")
+    click.echo(f"\niterations ({len(iterations)}; * = best)")
+    emit([{**it, "is_best": "*" if it["is_best"] else ""} for it in iterations], ITERATION_COLUMNS, "table")
+
+
+@runs.command()
+@project_option
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_TYPES), default=None)
+@format_option
+@click.pass_context
+def leaderboard(ctx, project_id, limit, optimizer, output_format) -> None:
+    """Top completed runs by final score (ties: the earlier run)."""
+    rows = _store(ctx, project_id).leaderboard(limit, optimizer_type=optimizer)
+    emit(rows, LEADERBOARD_COLUMNS if output_format == "table" else None, output_format)
+
+
+@runs.command()
+@click.argument("run_id")
+@project_option
+@click.option("--output", "output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--what", type=click.Choice(["samples", "iterations", "run"]), default="samples", show_default=True,
+              help="Which table of the run to write.")
+@click.option("--format", "output_format", type=FORMATS, default="csv", show_default=True)
+@click.pass_context
+def export(ctx, run_id, project_id, output, what, output_format) -> None:
+    """Write a run's samples (or iterations, or the run itself) to FILE."""
+    store = _store(ctx, project_id)
+    if what == "run":
+        rows = [store.get_run(run_id)]
+        columns = None
+    elif what == "iterations":
+        rows, columns = store.get_iterations(run_id), ITERATION_COLUMNS
+    else:
+        rows, columns = store.get_samples(run_id, limit=None), SAMPLE_COLUMNS
+    text = render(rows, columns, output_format)
+    output.write_text(text, encoding="utf-8", newline="")
+    noun = {"samples": "sample", "iterations": "iteration", "run": "run"}[what]
+    click.echo(f"wrote {len(rows)} {noun} row{'s' if len(rows) != 1 else ''} to {output}")
+
+
+# ------------------------------------------------------------------------------------ output
+
+
+def emit(rows: list[dict], columns: list[str] | None, output_format: str) -> None:
+    click.echo(render(rows, columns, output_format), nl=False)
+
+
+def render(rows: list[dict], columns: list[str] | None, output_format: str) -> str:
+    if columns is None:
+        columns = list(rows[0]) if rows else []
+    if output_format == "json":
+        return json.dumps([{c: _json_safe(r.get(c)) for c in columns} for r in rows], indent=2,
+                          ensure_ascii=False) + "\n"
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([neutralize_cell(c) for c in columns])
+        for row in rows:
+            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        return buffer.getvalue()
+    if not rows:
+        return "(no rows)\n"
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    out = [line(columns), line(["-" * w for w in widths])]
+    out += [line(row) for row in cells]
+    return "\n".join(out) + "\n"
+
+
+def _cell(value: Any, limit: int = MAX_CELL) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else str(value)
+    if isinstance(value, (list, dict)):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    text = " ".join(text.split())  # one line per row
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else value  # numbers are never altered
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False)
+    return neutralize_cell(str(value))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
