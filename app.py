@@ -41,12 +41,16 @@ if using_embedded_default():
 pages = [
     st.Page("pages/studies.py", title="Studies", icon=":material/list:", default=True),
     st.Page("pages/study_detail.py", title="Study detail", icon=":material/search:", url_path="study"),
-    st.Page("pages/compare.py", title="Compare studies", icon=":material/compare_arrows:", url_path="compare"),
-    st.Page("pages/convergence.py", title="Convergence", icon=":material/trending_down:", url_path="convergence"),
+    st.Page("pages/compare.py", title="Compare studies", icon=":material/compare_arrows:", url_path="comparison"),
+    st.Page("pages/convergence.py", title="Convergence", icon=":material/trending_down:", url_path="convergence-history"),
     st.Page("pages/pareto_explorer.py", title="Pareto explorer", icon=":material/scatter_plot:", url_path="pareto"),
-    st.Page("pages/sensitivity.py", title="Sensitivity & uncertainty", icon=":material/grid_on:", url_path="sensitivity"),
+    st.Page("pages/sensitivity.py", title="Sensitivity & uncertainty", icon=":material/grid_on:", url_path="sensitivity-uncertainty"),
+    st.Page("pages/prompt_optimization.py", title="Prompt optimization", icon=":material/chat:", url_path="prompts"),
     st.Page("pages/data_export.py", title="Data & export", icon=":material/download:", url_path="data"),
 ]
+# url_path values differ from the file names on purpose: until the first session has run this
+# script, Streamlit routes by the pages/ folder and would run a page file on its own if its name
+# matched the URL.
 navigation = st.navigation(pages)
 st.sidebar.caption("Database")
 st.sidebar.text(database_label())

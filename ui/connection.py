@@ -48,3 +48,30 @@ def database_label() -> str:
 
 def show_error(error: HiveError) -> None:
     st.error(str(error))
+
+
+def configured_project() -> str | None:
+    """The prompt-optimization project to show: secrets ``[connections.studies] project`` or
+    ``$HIVE_PROJECT``. On PostgreSQL row-level security shows nothing without one."""
+    try:
+        project = st.secrets.get("connections", {}).get("studies", {}).get("project")
+    except Exception:  # no secrets file is the normal case
+        project = None
+    return project or os.environ.get("HIVE_PROJECT") or None
+
+
+@st.cache_resource(show_spinner=False)
+def _prompt_store_for(url: str, project_id: str):
+    from storage.prompt_optimization import PromptOptimizationStore
+
+    return PromptOptimizationStore(url, project_id=project_id)
+
+
+def prompt_store(project_id: str):
+    """The prompt-optimization runs of one project (read methods only are used by the pages)."""
+    url = configured_url() or str(default_database_path())
+    try:
+        return _prompt_store_for(url, project_id)
+    except HiveError as error:
+        st.error(f"Cannot read the prompt-optimization runs: {error}")
+        st.stop()
