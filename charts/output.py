@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -20,29 +21,51 @@ def figure_to_html(figure: go.Figure) -> str:
     return figure.to_html(include_plotlyjs=True, full_html=True)
 
 
-def figure_to_png(figure: go.Figure, width: int = 1100, height: int = 650) -> bytes:
+PNG_TIMEOUT_S = 90.0
+
+
+def figure_to_png(figure: go.Figure, width: int = 1100, height: int = 650, timeout_s: float = PNG_TIMEOUT_S) -> bytes:
+    """PNG bytes through kaleido and Chromium, within ``timeout_s`` (a browser that never answers
+    must not hang the caller)."""
     if not any(shutil.which(c) or Path(c).exists() for c in CHROMIUM_CANDIDATES):
         raise ImageExportError(
             "cannot make a PNG: no Chromium found (kaleido draws PNGs with it; install Debian's 'chromium'). "
             "Use an .html output instead: it needs no browser and stays interactive"
         )
-    try:
-        return figure.to_image(format="png", width=width, height=height)
-    except Exception as error:  # kaleido / choreographer failures -> one clear message
+    outcome: dict = {}
+
+    def draw() -> None:
+        try:
+            outcome["png"] = figure.to_image(format="png", width=width, height=height)
+        except Exception as error:  # kaleido / choreographer failures -> one clear message below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=draw, name="png-export", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise ImageExportError(
+            f"cannot make a PNG: Chromium did not answer within {timeout_s:g} s; "
+            "use an .html output instead: it needs no browser"
+        )
+    if "error" in outcome:
+        error = outcome["error"]
         raise ImageExportError(
             f"cannot make a PNG ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
             "use an .html output instead: it needs no browser"
-        ) from None
+        )
+    return outcome["png"]
 
 
 def write_figure(figure: go.Figure, path: str | Path) -> Path:
     """Write to ``path`` by its suffix: ``.html`` or ``.png``."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".html", ".htm"):
-        path.write_text(figure_to_html(figure), encoding="utf-8")
-    elif suffix == ".png":
-        path.write_bytes(figure_to_png(figure))
-    else:
+    if suffix not in (".html", ".htm", ".png"):
         raise HiveError(f"output={str(path)!r}: use a .png or .html file name")
+    content = figure_to_png(figure) if suffix == ".png" else figure_to_html(figure).encode("utf-8")
+    try:
+        path.write_bytes(content)
+    except OSError as error:
+        raise HiveError(f"cannot write {path}: {error.strerror or error}") from None
     return path

@@ -25,6 +25,10 @@ class HiveGroup(click.Group):
         except HiveError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(1)
+        except OSError as error:  # a file the user named cannot be written or read
+            target = f" {error.filename}" if getattr(error, "filename", None) else ""
+            click.echo(f"error: cannot access{target}: {error.strerror or error}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)

@@ -21,12 +21,15 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from . import queries
-from .errors import ValidationError
+from .errors import HiveError, ValidationError
 from .reader import Reader
 
 EXPORT_TABLES = ("runs", "convergence", "pareto", "uncertainty", "sensitivity")
 EXPORT_FORMATS = ("csv", "parquet", "json")
 PAGE_ROWS = 50_000
+# RFC 4180 line ends: with them, a text cell holding a bare carriage return gets quoted (with "\n"
+# alone it would not be, and readers would split the row there).
+CSV_LINE_END = "\r\n"
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -36,6 +39,8 @@ def neutralize_cell(value):
     """Spreadsheet-safe text; anything that is not text is returned unchanged."""
     if not isinstance(value, str) or not value or _PLAIN_NUMBER.match(value):
         return value
+    if value.startswith(("\t", "\r")):
+        value = "'" + value
     lines = re.split(r"(\r\n|\n|\r)", value)
     changed = False
     for i in range(0, len(lines), 2):  # even items are lines, odd items the separators
@@ -44,6 +49,7 @@ def neutralize_cell(value):
             lines[i] = "'" + line
             changed = True
     return "".join(lines) if changed else value
+
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -59,7 +65,7 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def to_safe_csv(frame: pd.DataFrame) -> bytes:
     """CSV bytes for a download button: neutralized text, floats written exactly (shortest repr)."""
     buffer = io.StringIO()
-    safe_frame(frame).to_csv(buffer, index=False, float_format=None)
+    safe_frame(frame).to_csv(buffer, index=False, lineterminator=CSV_LINE_END)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -156,63 +162,110 @@ def export_study_table(
     path: str | Path,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the table to ``path``; returns the number of rows. ``progress`` gets rows per page."""
+    """Write the table to ``path``; returns the number of rows. ``progress`` gets rows per page.
+
+    Written to ``<path>.partial`` and renamed at the end, so a failed export leaves no file."""
     if output_format not in EXPORT_FORMATS:
         raise ValidationError(f"format={output_format!r}: one of {', '.join(EXPORT_FORMATS)}")
+    if table not in EXPORT_TABLES:
+        raise ValidationError(f"table={table!r}: one of {', '.join(EXPORT_TABLES)}")
+    study = queries.get_study(reader, study_id)  # an unknown study fails before any file exists
     path = Path(path)
-    rows = 0
-    if output_format == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        writer = None
-        try:
-            for page in study_table_pages(reader, study_id, table):
-                page = page.map(_jsonable) if not page.empty else page
-                arrow = pa.Table.from_pandas(page, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(path, arrow.schema)
-                writer.write_table(arrow.cast(writer.schema))
-                rows += len(page)
-                if progress:
-                    progress(len(page))
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
-            pd.DataFrame().to_parquet(path)
-        return rows
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        first = True
-        if output_format == "json":
-            handle.write("[")
-        for page in study_table_pages(reader, study_id, table):
-            if output_format == "csv":
-                safe_frame(page).to_csv(handle, index=False, header=first)
-            else:
-                for record in page.astype(object).where(page.notna(), None).to_dict("records"):
-                    handle.write(("" if first and rows == 0 else ",") + json.dumps(_plain(record), ensure_ascii=False))
-                    rows += 1
-                    first = False
-                if progress:
-                    progress(len(page))
-                continue
-            first = False
-            rows += len(page)
-            if progress:
-                progress(len(page))
-        if output_format == "json":
-            handle.write("]\n")
+    partial = path.with_name(path.name + ".partial")
+    writers = {"csv": _write_csv, "json": _write_json, "parquet": _write_parquet}
+    try:
+        rows = writers[output_format](study_table_pages(reader, study_id, table), partial, progress,
+                                      set(objective_names(study)))
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise HiveError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return rows
 
 
-def _plain(record: dict) -> dict:
-    """JSON-safe values: non-finite floats as the strings the store uses for them."""
+def _write_csv(pages, path: Path, progress, _objectives) -> int:
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        for page in pages:
+            safe_frame(page).to_csv(handle, index=False, header=rows == 0, lineterminator=CSV_LINE_END)
+            rows += len(page)
+            if progress:
+                progress(len(page))
+    return rows
+
+
+def _write_json(pages, path: Path, progress, objectives: set[str]) -> int:
+    rows = 0
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("[")
+        for page in pages:
+            for record in page.astype(object).to_dict("records"):
+                handle.write(("," if rows else "") + json.dumps(_plain(record, objectives), ensure_ascii=False))
+                rows += 1
+            if progress:
+                progress(len(page))
+        handle.write("]\n")
+    return rows
+
+
+def _write_parquet(pages, path: Path, progress, objectives: set[str]) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, writer = 0, None
+    try:
+        for page in pages:
+            page = page.map(_jsonable) if not page.empty else page
+            arrow = pa.Table.from_pandas(page, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, _settled_schema(arrow.schema, objectives))
+            writer.write_table(arrow.cast(writer.schema))
+            rows += len(page)
+            if progress:
+                progress(len(page))
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        pd.DataFrame().to_parquet(path)
+    return rows
+
+
+_NUMERIC_RUN_COLUMNS = {"fitness", "evaluation_time_seconds", "solver_time_seconds", "domination_count",
+                        "generation_number", "evaluation_number"}
+
+
+def _settled_schema(schema, objectives: set[str]):
+    """A column that is empty on the first page has no type yet; give it the one later pages need
+    (a number for parameters, objectives, KPIs and timings, text otherwise)."""
+    import pyarrow as pa
+
+    fields = []
+    for field in schema:
+        if pa.types.is_null(field.type):
+            numeric = (field.name in _NUMERIC_RUN_COLUMNS or field.name in objectives
+                       or field.name.startswith(("param:", "sim:")))
+            field = field.with_type(pa.float64() if numeric else pa.large_string())
+        fields.append(field)
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _plain(record: dict, nan_columns: set[str]) -> dict:
+    """JSON-safe values: a missing value is null; a NaN objective and the infinities are the strings
+    the store uses for them ("NaN", "Infinity", "-Infinity")."""
     out = {}
     for key, value in record.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            value = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-        elif hasattr(value, "item"):
+        if hasattr(value, "item"):
             value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            if value != value:
+                value = "NaN" if key in nan_columns else None
+            else:
+                value = "Infinity" if value > 0 else "-Infinity"
+        elif value is pd.NA or value is pd.NaT:
+            value = None
         out[key] = value
     return out

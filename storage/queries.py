@@ -11,6 +11,7 @@ Studies that are still running get their derived data computed on the fly from t
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
@@ -88,7 +89,9 @@ def list_studies(
         clauses.append("created_at >= :created_from")
         params["created_from"] = _day_text(created_from)
     if created_to:
-        clauses.append("created_at < :created_to")
+        # A date includes its whole day; a moment in time includes that very second.
+        whole_day = not isinstance(created_to, datetime) and not (isinstance(created_to, str) and len(created_to) > 10)
+        clauses.append("created_at < :created_to" if whole_day else "created_at <= :created_to")
         params["created_to"] = _day_text(created_to, end=True)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"SELECT {_STUDY_COLUMNS} FROM studies {where} ORDER BY created_at DESC, study_id"
@@ -129,10 +132,16 @@ def compare_studies(reader: Reader, study_ids: Iterable[str]) -> pd.DataFrame:
     rows = []
     for study_id in ids:
         study = study_state(reader, study_id)
+        finite = "study_id = :s AND simulation_status = 'success' AND fitness < :inf AND fitness > :ninf"
+        bounds = {"s": study_id, "inf": math.inf, "ninf": -math.inf}
+        span = reader.fetch_rows(f"SELECT MIN(fitness) AS lo, MAX(fitness) AS hi FROM study_runs WHERE {finite}", bounds)[0]
+        # Sum the values scaled by a power of two (exact) so a sum of huge finite values cannot
+        # overflow (PostgreSQL would refuse, SQLite would say inf).
+        largest = max(1.0, abs(span["lo"] or 0.0), abs(span["hi"] or 0.0))
+        scale = math.ldexp(1.0, min(math.frexp(largest)[1], 1023))
         stats = reader.fetch_rows(
-            "SELECT AVG(CASE WHEN fitness < 1e308 AND fitness > -1e308 THEN fitness END) AS avg_fitness, "
-            "COUNT(*) AS runs FROM study_runs WHERE study_id = :s AND simulation_status = 'success'",
-            {"s": study_id},
+            f"SELECT AVG(fitness / :scale) * :scale AS avg_fitness FROM study_runs WHERE {finite}",
+            {**bounds, "scale": scale},
         )[0]
         summary = reader.fetch_rows(
             "SELECT study_type, best_fitness, run_count, execution_time_seconds, status FROM studies WHERE study_id = :s",
@@ -213,7 +222,9 @@ def query_study_runs(
     sql = (
         f"SELECT {_RUN_COLUMNS}{join} FROM study_runs r "
         + ("LEFT JOIN simulation_runs sim ON sim.run_id = r.simulation_run_id " if with_kpis else "")
-        + f"WHERE {where} ORDER BY r.{sort} {direction}, r.evaluation_number {direction} LIMIT :limit OFFSET :offset"
+        # Runs without a value sort last on both backends (their defaults disagree).
+        + f"WHERE {where} ORDER BY (r.{sort} IS NULL), r.{sort} {direction}, r.evaluation_number {direction} "
+        "LIMIT :limit OFFSET :offset"
     )
     params.update(limit=int(limit), offset=int(offset))
     return _decode_run_frame(reader.fetch(sql, params))
@@ -341,7 +352,8 @@ def get_convergence_history(reader: Reader, study_id: str) -> pd.DataFrame:
         history = pd.concat([stored, computed], ignore_index=True) if len(computed) else stored
     history = history.sort_values("generation_number", kind="stable").reset_index(drop=True)
     best = history["best_fitness"].astype(float)
-    history["best_so_far"] = best.cummax() if study.maximize else best.cummin()
+    # cummin/cummax leave a generation without any successful run at NaN; the best so far carries over.
+    history["best_so_far"] = (best.cummax() if study.maximize else best.cummin()).ffill()
     return history
 
 

@@ -111,6 +111,8 @@ class Reader:
             @sa.event.listens_for(engine, "connect")
             def _read_only(dbapi_connection, _record):
                 dbapi_connection.execute("PRAGMA query_only = ON")
+                # SQLite's LOWER folds ASCII only; PostgreSQL's folds all of Unicode. Same results on both.
+                dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
             return engine
         options = "-c default_transaction_read_only=on"
@@ -130,7 +132,13 @@ class Reader:
                 result = conn.execute(sa.text(sql), dict(params or {}))
                 return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
         except exc.DBAPIError as error:
-            raise translate_error(error, self.engine) from error
+            raise self._point_error(error) from error
+
+    def _point_error(self, error: exc.DBAPIError) -> HiveError:
+        text = str(error.orig).lower()
+        if "interrupted" in text or "statement timeout" in text or "canceling statement" in text:
+            return HiveError(f"query stopped after its {self.timeout_s:g} s time limit")
+        return translate_error(error, self.engine)
 
     def fetch_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict]:
         """Like ``fetch`` but plain dicts (for the service's seed-style methods)."""
@@ -141,7 +149,7 @@ class Reader:
                 result = conn.execute(sa.text(sql), dict(params or {}))
                 return [dict(row._mapping) for row in result]
         except exc.DBAPIError as error:
-            raise translate_error(error, self.engine) from error
+            raise self._point_error(error) from error
 
     # ---------------------------------------------------------------------------- DuckDB path
 
@@ -288,6 +296,10 @@ def _pg_option_value(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,200}", value):
         raise ValidationError(f"project_id={value!r}: letters, digits and _ . : @ - only")
     return value
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def _time_limit_sqlite(conn, timeout_s: float) -> None:
