@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage import DatabaseMetadataService, DuplicateError, HiveError  # noqa: E402
+from storage import DatabaseMetadataService  # noqa: E402
 
 BATCH = 5_000
 KILL_WORKER = """

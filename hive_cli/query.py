@@ -20,7 +20,6 @@ from charts.output import write_figure
 from charts.pareto import pareto_figure
 from charts.sensitivity import sensitivity_heatmap
 from storage import exports, queries
-from storage.errors import HiveError
 from storage.reader import Reader
 
 FORMATS = click.Choice(["table", "csv", "json"])

@@ -20,7 +20,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from . import schema as t
-from .errors import DuplicateError, NotFoundError, UnknownStudyError, ValidationError
+from .errors import DuplicateError, UnknownStudyError, ValidationError
 from .jsonfields import check_text, encode_finite_vector, encode_json, encode_objectives
 from .records import check_fitness, normalize_timestamp
 from .timestamps import now_text, seconds_between
@@ -593,10 +593,3 @@ def elapsed_seconds(study: StudyState, completed_at: str) -> float | None:
     except ValueError:
         return None
 
-
-def require_study(conn: Connection, study_id: str) -> StudyState:
-    return lock_studies(conn, [study_id])[study_id]
-
-
-def not_found(what: str, key: str, value: Any) -> NotFoundError:
-    return NotFoundError(f"{what}: {key}={value!r} does not exist")

@@ -8,7 +8,6 @@ Revision ID: 0001_legacy_baseline
 Revises:
 """
 from alembic import op
-import sqlalchemy as sa
 
 revision = "0001_legacy_baseline"
 down_revision = None
