@@ -13,6 +13,7 @@ from ui.downloads import csv_button
 
 TYPES = ["genetic_algorithm", "monte_carlo", "milp", "single_simulation"]
 STATUSES = ["pending", "running", "completed", "failed"]
+PAGE_SIZE = 500
 COLUMNS = ["study_id", "study_name", "study_type", "status", "progress_percent", "run_count", "best_fitness",
            "optimization_objective", "created_at", "completed_at", "execution_time_seconds"]
 
@@ -33,14 +34,14 @@ urlstate.put("q", text)
 urlstate.put("created", [d.isoformat() for d in span] if span else None)
 
 
+def filters() -> dict:
+    return {"study_type": types, "status": statuses, "text": text or None,
+            "created_from": span[0] if span else None, "created_to": span[1] if span else None}
+
+
 def load() -> pd.DataFrame:
-    frame = queries.list_studies(db, text=text or None,
-                                 created_from=span[0] if span else None, created_to=span[1] if span else None)
-    if types:
-        frame = frame[frame["study_type"].isin(types)]
-    if statuses:
-        frame = frame[frame["status"].isin(statuses)]
-    return frame
+    """The newest studies matching the filters (a page: the filters narrow a large store)."""
+    return queries.list_studies(db, **filters(), limit=PAGE_SIZE)
 
 
 def show(frame: pd.DataFrame) -> None:
@@ -51,9 +52,13 @@ def show(frame: pd.DataFrame) -> None:
             st.info("No studies yet. Log one from an optimizer (see the README), or fill this database "
                     "with demo data: `hive-cli demo`.")
         return
-    counts = frame["status"].value_counts()
+    counts = {status: queries.count_studies(db, **{**filters(), "status": [status]}) for status in STATUSES
+              if not statuses or status in statuses}
     for column, status in zip(st.columns(4), STATUSES):
-        column.metric(status.capitalize(), int(counts.get(status, 0)))
+        column.metric(status.capitalize(), counts.get(status, 0))
+    total = sum(counts.values())
+    if total > len(frame):
+        st.caption(f"Showing the newest {len(frame):,} of {total:,} studies; filter to narrow the list.")
     view = frame[COLUMNS].copy()
     view.insert(0, "open", ["study?study=" + quote(s, safe="") for s in view["study_id"]])
     st.dataframe(

@@ -17,12 +17,13 @@ from datetime import date, datetime
 from typing import Iterable
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from analysis import convergence, pareto
 
 from .derive import load_study_runs, reference_point_min
-from .errors import UnknownStudyError, ValidationError
+from .errors import HiveError, UnknownStudyError, ValidationError
 from .jsonfields import NON_FINITE_TOKENS
 from .reader import Reader
 from .schema import STUDY_STATUSES, STUDY_TYPES
@@ -59,26 +60,21 @@ def normalize_study_type(value: str | None) -> str | None:
 # ----------------------------------------------------------------------------------------- studies
 
 
-def list_studies(
-    reader: Reader,
-    study_type: str | None = None,
-    status: str | None = None,
-    text: str | None = None,
-    created_from: date | datetime | str | None = None,
-    created_to: date | datetime | str | None = None,
-    limit: int | None = None,
-) -> pd.DataFrame:
-    """Studies, newest first, with every filter optional; ``text`` matches id, name or description."""
+def _study_filters(study_type, status, text, created_from, created_to) -> tuple[str, dict]:
     clauses, params = [], {}
-    study_type = normalize_study_type(study_type)
-    if study_type:
-        clauses.append("study_type = :study_type")
-        params["study_type"] = study_type
-    if status:
-        if status not in STUDY_STATUSES:
-            raise ValidationError(f"status={status!r}: one of {', '.join(STUDY_STATUSES)}")
-        clauses.append("status = :status")
-        params["status"] = status
+    types = [normalize_study_type(t) for t in ([study_type] if isinstance(study_type, str) else study_type or [])]
+    if types:
+        names = {f"type{i}": t for i, t in enumerate(types)}
+        clauses.append(f"study_type IN ({', '.join(':' + n for n in names)})")
+        params.update(names)
+    statuses = [status] if isinstance(status, str) else list(status or [])
+    for value in statuses:
+        if value not in STUDY_STATUSES:
+            raise ValidationError(f"status={value!r}: one of {', '.join(STUDY_STATUSES)}")
+    if statuses:
+        names = {f"status{i}": v for i, v in enumerate(statuses)}
+        clauses.append(f"status IN ({', '.join(':' + n for n in names)})")
+        params.update(names)
     if text:
         clauses.append(
             "(LOWER(study_id) LIKE :text ESCAPE '\\' OR LOWER(COALESCE(study_name, '')) LIKE :text ESCAPE '\\' "
@@ -93,20 +89,50 @@ def list_studies(
         whole_day = not isinstance(created_to, datetime) and not (isinstance(created_to, str) and len(created_to) > 10)
         clauses.append("created_at < :created_to" if whole_day else "created_at <= :created_to")
         params["created_to"] = _day_text(created_to, end=True)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def list_studies(
+    reader: Reader,
+    study_type: str | list[str] | None = None,
+    status: str | list[str] | None = None,
+    text: str | None = None,
+    created_from: date | datetime | str | None = None,
+    created_to: date | datetime | str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """Studies, newest first, with every filter optional (type and status take one value or a
+    list); ``text`` matches id, name or description, case-insensitively in any script."""
+    where, params = _study_filters(study_type, status, text, created_from, created_to)
     sql = f"SELECT {_STUDY_COLUMNS} FROM studies {where} ORDER BY created_at DESC, study_id"
     if limit is not None:
-        sql += " LIMIT :limit"
-        params["limit"] = int(limit)
-    frame = reader.fetch(sql, params)
-    return _decode_study_frame(frame)
+        sql += " LIMIT :limit OFFSET :offset"
+        params.update(limit=int(limit), offset=int(offset))
+    return _studies(reader, sql, params)
+
+
+def count_studies(reader: Reader, study_type=None, status=None, text=None, created_from=None, created_to=None) -> int:
+    where, params = _study_filters(study_type, status, text, created_from, created_to)
+    return int(reader.fetch_rows(f"SELECT COUNT(*) AS n FROM studies {where}", params)[0]["n"])
+
+
+def study_choices(reader: Reader) -> pd.DataFrame:
+    """Every study's id, name, type, status, objective directions and run count, newest first: what
+    a study picker needs and no more."""
+    return _studies(
+        reader,
+        "SELECT study_id, study_name, study_type, status, objective_directions, run_count FROM studies "
+        "ORDER BY created_at DESC, study_id",
+        {},
+    )
 
 
 def get_study(reader: Reader, study_id: str) -> dict:
-    rows = reader.fetch_rows(f"SELECT {_STUDY_COLUMNS} FROM studies WHERE study_id = :s", {"s": study_id})
-    if not rows:
+    frame = _studies(reader, f"SELECT {_STUDY_COLUMNS} FROM studies WHERE study_id = :s", {"s": study_id})
+    if frame.empty:
         raise UnknownStudyError(study_id)
-    return _decode_study_frame(pd.DataFrame(rows)).to_dict("records")[0]
+    return frame.to_dict("records")[0]
 
 
 def study_state(reader: Reader, study_id: str) -> StudyState:
@@ -120,48 +146,67 @@ def study_state(reader: Reader, study_id: str) -> StudyState:
     return _study_state(_Row(rows[0]))
 
 
+_FINITE_SUCCESS = "r.study_id = s.study_id AND r.simulation_status = 'success' AND r.fitness < :inf AND r.fitness > :ninf"
+
+
 def compare_studies(reader: Reader, study_ids: Iterable[str]) -> pd.DataFrame:
     """The seed's side-by-side table: study_id, study_type, best_fitness, run_count, avg_fitness,
     pareto_count, execution_time_seconds (plus status and objective count).
 
     ``avg_fitness`` averages the finite fitness of successful runs. ``pareto_count`` is the size of
-    the current front: stored flags for completed studies, computed from the runs otherwise."""
+    the current front: the stored flags of a completed study (counted through the partial Pareto
+    index), computed from the runs of one still running. One statement for all the studies."""
     ids = list(dict.fromkeys(study_ids))
     if not ids:
         raise ValidationError("study_ids: give at least one study")
+    names = {f"id{i}": study_id for i, study_id in enumerate(ids)}
+    sql = (
+        "SELECT s.study_id, s.study_type, s.best_fitness, s.run_count, s.execution_time_seconds, s.status, "
+        "s.objective_directions, s.parameter_names, s.reference_point, s.created_at, s.best_solution_id, "
+        f"(SELECT AVG(r.fitness) FROM study_runs r WHERE {_FINITE_SUCCESS}) AS avg_fitness, "
+        "(SELECT COUNT(*) FROM study_runs r WHERE r.study_id = s.study_id AND r.is_pareto_optimal) AS flagged "
+        f"FROM studies s WHERE s.study_id IN ({', '.join(':' + n for n in names)})"
+    )
+    params = {**names, "inf": math.inf, "ninf": -math.inf}
+    try:
+        found = {row["study_id"]: row for row in reader.fetch_rows(sql, params)}
+    except HiveError as error:
+        if "out of range" not in str(error):
+            raise
+        found = None  # PostgreSQL refuses a sum beyond the largest double: average scaled below
+    if found is None or any(r["avg_fitness"] is not None and math.isinf(r["avg_fitness"]) for r in found.values()):
+        found = {row["study_id"]: row for row in reader.fetch_rows(sql.replace(
+            "SELECT AVG(r.fitness)", "SELECT AVG(r.fitness / :scale) * :scale"), {**params, "scale": math.ldexp(1.0, 1000)})}
     rows = []
     for study_id in ids:
-        study = study_state(reader, study_id)
-        finite = "study_id = :s AND simulation_status = 'success' AND fitness < :inf AND fitness > :ninf"
-        bounds = {"s": study_id, "inf": math.inf, "ninf": -math.inf}
-        span = reader.fetch_rows(f"SELECT MIN(fitness) AS lo, MAX(fitness) AS hi FROM study_runs WHERE {finite}", bounds)[0]
-        # Sum the values scaled by a power of two (exact) so a sum of huge finite values cannot
-        # overflow (PostgreSQL would refuse, SQLite would say inf).
-        largest = max(1.0, abs(span["lo"] or 0.0), abs(span["hi"] or 0.0))
-        scale = math.ldexp(1.0, min(math.frexp(largest)[1], 1023))
-        stats = reader.fetch_rows(
-            f"SELECT AVG(fitness / :scale) * :scale AS avg_fitness FROM study_runs WHERE {finite}",
-            {**bounds, "scale": scale},
-        )[0]
-        summary = reader.fetch_rows(
-            "SELECT study_type, best_fitness, run_count, execution_time_seconds, status FROM studies WHERE study_id = :s",
-            {"s": study_id},
-        )[0]
+        if study_id not in found:
+            raise UnknownStudyError(study_id)
+        row = found[study_id]
+        study = _study_state(_Row(row))
         pareto_count = None
         if study.n_objectives >= 2:
-            pareto_count = len(get_pareto_front(reader, study_id, study=study))
+            pareto_count = int(row["flagged"]) if study.status == "completed" else _live_front_size(reader, study)
         rows.append({
             "study_id": study_id,
-            "study_type": summary["study_type"],
-            "best_fitness": summary["best_fitness"],
-            "run_count": summary["run_count"],
-            "avg_fitness": stats["avg_fitness"],
+            "study_type": row["study_type"],
+            "best_fitness": row["best_fitness"],
+            "run_count": row["run_count"],
+            "avg_fitness": row["avg_fitness"],
             "pareto_count": pareto_count,
-            "execution_time_seconds": summary["execution_time_seconds"],
-            "status": summary["status"],
+            "execution_time_seconds": row["execution_time_seconds"],
+            "status": row["status"],
             "objectives": study.n_objectives,
         })
     return pd.DataFrame(rows)
+
+
+def _live_front_size(reader: Reader, study: StudyState) -> int:
+    with reader.engine.connect() as conn:
+        runs = load_study_runs(conn, study)
+    valid = runs.valid
+    if not valid.any():
+        return 0
+    return int(pareto.non_dominated_mask(pareto.to_minimization(runs.objectives[valid], study.directions)).sum())
 
 
 # ------------------------------------------------------------------------------------------- runs
@@ -218,16 +263,18 @@ def query_study_runs(
         where += " AND r.evaluation_number > :after_evaluation"
         params["after_evaluation"] = int(after_evaluation)
     direction = "DESC" if descending else "ASC"
+    # Runs without a value sort last on both backends (their defaults disagree); fitness and
+    # evaluation_number are never NULL, and a bare sort key keeps the (study_id, key) index usable.
+    nulls_last = "" if sort in ("fitness", "evaluation_number") else f"(r.{sort} IS NULL), "
     join = f", {_KPI_COLUMNS}" if with_kpis else ""
     sql = (
         f"SELECT {_RUN_COLUMNS}{join} FROM study_runs r "
         + ("LEFT JOIN simulation_runs sim ON sim.run_id = r.simulation_run_id " if with_kpis else "")
-        # Runs without a value sort last on both backends (their defaults disagree).
-        + f"WHERE {where} ORDER BY (r.{sort} IS NULL), r.{sort} {direction}, r.evaluation_number {direction} "
+        + f"WHERE {where} ORDER BY {nulls_last}r.{sort} {direction}, r.evaluation_number {direction} "
         "LIMIT :limit OFFSET :offset"
     )
     params.update(limit=int(limit), offset=int(offset))
-    return _decode_run_frame(reader.fetch(sql, params))
+    return _runs(reader, sql, params)
 
 
 def count_study_runs(reader: Reader, study_id: str, filters: RunFilter = RunFilter()) -> int:
@@ -240,12 +287,12 @@ def sample_study_runs(reader: Reader, study_id: str, max_rows: int = 5000) -> pd
     study's cloud without sending a million points to the browser."""
     total = count_study_runs(reader, study_id)
     step = max(1, -(-total // max(1, int(max_rows))))
-    frame = reader.fetch(
+    return _runs(
+        reader,
         f"SELECT {_RUN_COLUMNS} FROM study_runs r WHERE r.study_id = :s AND r.evaluation_number % :step = 0 "
         "ORDER BY r.evaluation_number LIMIT :limit",
         {"s": study_id, "step": step, "limit": int(max_rows)},
     )
-    return _decode_run_frame(frame)
 
 
 def get_best_designs(reader: Reader, study_id: str, limit: int = 10) -> pd.DataFrame:
@@ -260,7 +307,7 @@ def get_best_designs(reader: Reader, study_id: str, limit: int = 10) -> pd.DataF
     )
     if not 0 < int(limit) <= 100_000:
         raise ValidationError(f"limit={limit!r}: between 1 and 100000")
-    return _decode_run_frame(reader.fetch(sql, {"s": study_id, "limit": int(limit)}))
+    return _runs(reader, sql, {"s": study_id, "limit": int(limit)})
 
 
 def get_pareto_front(reader: Reader, study_id: str, study: StudyState | None = None) -> pd.DataFrame:
@@ -278,13 +325,12 @@ def get_pareto_front(reader: Reader, study_id: str, study: StudyState | None = N
         "LEFT JOIN simulation_runs sim ON sim.run_id = r.simulation_run_id WHERE r.study_id = :s"
     )
     if study.status == "completed":
-        frame = reader.fetch(base + " AND r.is_pareto_optimal ORDER BY r.fitness, r.evaluation_number", {"s": study_id})
-        return _decode_run_frame(frame)
+        return _runs(reader, base + " AND r.is_pareto_optimal ORDER BY r.fitness, r.evaluation_number", {"s": study_id})
     with reader.engine.connect() as conn:
         runs = load_study_runs(conn, study)
     valid = runs.valid
     if not valid.any():
-        return _decode_run_frame(reader.fetch(base + " AND 1 = 0", {"s": study_id}))
+        return _runs(reader, base + " AND 1 = 0", {"s": study_id})
     points = pareto.to_minimization(runs.objectives[valid], study.directions)
     front_ids = [run_id for run_id, keep in zip(np.array(runs.run_ids)[valid], pareto.non_dominated_mask(points)) if keep]
     frame = _fetch_runs_by_id(reader, base, study_id, front_ids)
@@ -321,10 +367,10 @@ def _fetch_runs_by_id(reader: Reader, base: str, study_id: str, run_ids: list[st
         chunk = run_ids[start:start + 500]
         names = {f"id{i}": run_id for i, run_id in enumerate(chunk)}
         placeholders = ", ".join(f":{name}" for name in names)
-        frames.append(reader.fetch(base + f" AND r.run_id IN ({placeholders})", {"s": study_id, **names}))
+        frames.append(_runs(reader, base + f" AND r.run_id IN ({placeholders})", {"s": study_id, **names}))
     if not frames:
-        return _decode_run_frame(reader.fetch(base + " AND 1 = 0", {"s": study_id}))
-    return _decode_run_frame(pd.concat(frames, ignore_index=True))
+        return _runs(reader, base + " AND 1 = 0", {"s": study_id})
+    return pd.concat(frames, ignore_index=True)
 
 
 def get_convergence_history(reader: Reader, study_id: str) -> pd.DataFrame:
@@ -418,37 +464,47 @@ class _Row:
         self.__dict__.update(mapping)
 
 
-def _decode_objectives(text):
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return None
-    return [NON_FINITE_TOKENS[v] if isinstance(v, str) else float(v) for v in json.loads(text)]
+def _json_column(values: list) -> list:
+    """Decode a column of JSON texts in one parse (NULL stays None)."""
+    present = [v for v in values if isinstance(v, str)]
+    if not present:
+        return [None] * len(values)
+    decoded = iter(orjson.loads("[" + ",".join(present) + "]"))
+    return [next(decoded) if isinstance(v, str) else None for v in values]
 
 
-def _decode_list(text):
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return None
-    return json.loads(text)
+def _objective_column(values: list) -> list:
+    decoded = _json_column(values)
+    if any('"' in v for v in values if isinstance(v, str)):  # "NaN" / "Infinity" / "-Infinity"
+        decoded = [None if row is None else [NON_FINITE_TOKENS[v] if isinstance(v, str) else float(v) for v in row]
+                   for row in decoded]
+    return decoded
 
 
-def _decode_run_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    if "parameter_vector" in frame:
-        frame["parameter_vector"] = [_decode_list(v) for v in frame["parameter_vector"]]
-    if "parameter_names" in frame:
-        frame["parameter_names"] = [_decode_list(v) for v in frame["parameter_names"]]
-    if "objectives" in frame:
-        frame["objectives"] = [_decode_objectives(v) for v in frame["objectives"]]
+_RUN_DECODERS = {"parameter_vector": _json_column, "parameter_names": _json_column, "objectives": _objective_column}
+_STUDY_DECODERS = {"objective_directions": _json_column, "parameter_names": _json_column, "reference_point": _json_column}
+
+
+def _frame(columns: list[str], rows: list[tuple], decoders: dict) -> pd.DataFrame:
+    data = {name: list(values) for name, values in zip(columns, zip(*rows))} if rows else {name: [] for name in columns}
+    for name, decode in decoders.items():
+        if name in data:
+            data[name] = decode(data[name])
+    frame = pd.DataFrame(data, columns=columns)
     if "is_pareto_optimal" in frame:
         frame["is_pareto_optimal"] = frame["is_pareto_optimal"].astype(bool)
-    return frame
-
-
-def _decode_study_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    for column in ("objective_directions", "parameter_names", "reference_point"):
-        if column in frame:
-            frame[column] = [_decode_list(v) for v in frame[column]]
     if "objective_directions" in frame:
         frame["objective_directions"] = [v if v else ["minimize"] for v in frame["objective_directions"]]
     return frame
+
+
+def _runs(reader: Reader, sql: str, params: dict) -> pd.DataFrame:
+    """A run query's result with its JSON columns decoded in bulk."""
+    return _frame(*reader.fetch_columns(sql, params), _RUN_DECODERS)
+
+
+def _studies(reader: Reader, sql: str, params: dict) -> pd.DataFrame:
+    return _frame(*reader.fetch_columns(sql, params), _STUDY_DECODERS)
 
 
 def _escape_like(text: str) -> str:

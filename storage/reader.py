@@ -119,20 +119,36 @@ class Reader:
         options += f" -c statement_timeout={int(self.timeout_s * 1000)}"
         if self.project_id is not None:
             options += f" -c app.project_id={_pg_option_value(self.project_id)}"
+        # Every read runs in a transaction that is rolled back, so nothing a query sets (even
+        # set_config) outlives it on the pooled connection. No pre-ping round trip: a connection the
+        # server dropped is retried once in _execute.
         return sa.create_engine(
-            self.url, pool_pre_ping=True, connect_args={"options": options, "connect_timeout": 10, "application_name": "hive-reader"}
+            self.url, connect_args={"options": options, "connect_timeout": 10, "application_name": "hive-reader"},
         )
+
+    def _execute(self, sql: str, params: Mapping[str, Any] | None) -> tuple[list[str], list[tuple]]:
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect() as conn:
+                    if self.backend == "sqlite":
+                        _time_limit_sqlite(conn, self.timeout_s)
+                    result = conn.execute(sa.text(sql), dict(params or {}))
+                    # Plain tuples: pandas inspects every Row object through a slow attribute path.
+                    return list(result.keys()), [tuple(row) for row in result.fetchall()]
+            except exc.DBAPIError as error:
+                if error.connection_invalidated and attempt == 1:
+                    continue  # the server restarted since this pooled connection was opened
+                raise self._point_error(error) from error
+        raise AssertionError("unreachable")
 
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """A point query on the backend with named parameters (``:name``); returns a DataFrame."""
-        try:
-            with self.engine.connect() as conn:
-                if self.backend == "sqlite":
-                    _time_limit_sqlite(conn, self.timeout_s)
-                result = conn.execute(sa.text(sql), dict(params or {}))
-                return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-        except exc.DBAPIError as error:
-            raise self._point_error(error) from error
+        columns, rows = self._execute(sql, params)
+        return pd.DataFrame(rows, columns=columns)
+
+    def fetch_columns(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
+        """Column names and rows as tuples, for callers that decode columns in bulk."""
+        return self._execute(sql, params)
 
     def _point_error(self, error: exc.DBAPIError) -> HiveError:
         text = str(error.orig).lower()
@@ -142,14 +158,8 @@ class Reader:
 
     def fetch_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict]:
         """Like ``fetch`` but plain dicts (for the service's seed-style methods)."""
-        try:
-            with self.engine.connect() as conn:
-                if self.backend == "sqlite":
-                    _time_limit_sqlite(conn, self.timeout_s)
-                result = conn.execute(sa.text(sql), dict(params or {}))
-                return [dict(row._mapping) for row in result]
-        except exc.DBAPIError as error:
-            raise self._point_error(error) from error
+        columns, rows = self._execute(sql, params)
+        return [dict(zip(columns, row)) for row in rows]
 
     # ---------------------------------------------------------------------------- DuckDB path
 

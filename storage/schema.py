@@ -15,7 +15,7 @@ Deviations from the seed, each on purpose:
 - ``study_runs``: ``evaluation_number`` is NOT NULL and unique per study (the store assigns it when
   the optimizer does not); ``idx_study_runs_fitness`` leads with ``study_id`` so "top 10 of a
   study" is an index range read; ``idx_study_runs_pareto`` is partial (only front members are
-  indexed, which is all the Pareto query reads).
+  indexed, in fitness order, which is all the Pareto query reads).
 - ``studies`` gains ``objective_directions``, ``reference_point`` and ``parameter_names`` (JSON
   lists), and CHECK constraints on its enums and on ``progress_percent``.
 - ``convergence_metrics`` gains ``hypervolume`` (per generation, for multi-objective studies),
@@ -155,10 +155,12 @@ study_runs = sa.Table(
     ),
     sa.Index("idx_study_runs_generation", "study_id", "generation_number"),
     sa.Index("idx_study_runs_fitness", "study_id", "fitness"),
+    # The front of a study in fitness order, from the index alone (migration 0005).
     sa.Index(
         "idx_study_runs_pareto",
         "study_id",
-        "is_pareto_optimal",
+        "fitness",
+        "evaluation_number",
         sqlite_where=sa.text("is_pareto_optimal"),
         postgresql_where=sa.text("is_pareto_optimal"),
     ),

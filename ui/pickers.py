@@ -10,7 +10,7 @@ from ui import urlstate
 
 
 def study_catalog(db: Reader) -> pd.DataFrame:
-    return queries.list_studies(db)
+    return queries.study_choices(db)
 
 
 def _label(catalog: pd.DataFrame):
