@@ -11,10 +11,9 @@ Two paths, both read-only by construction, both with user values as bound parame
   cannot take parameters over the binary protocol; and in an optimizer process that also writes,
   DuckDB's own copy of the SQLite library beside Python's is the "two SQLite copies in one process"
   hazard (POSIX locks released behind each other's back).
-- ``Reader.analytics`` runs whole-table analytics, the dashboard's read-only SQL box and exports in
-  DuckDB, with the database attached READ_ONLY, the sqlite/postgres extensions loaded offline from
-  their pinned wheels (never downloaded, never unsigned), external file access switched off after
-  attaching, one cursor per thread, and a time limit.
+- ``Reader.analytics`` runs whole-table analytics and the dashboard's read-only SQL box in DuckDB
+  (``storage.duck``: attached READ_ONLY, extensions offline, file access off, a time limit; a SQLite
+  file is attached in a child process so the two SQLite copies never share a process).
 
 On PostgreSQL both paths carry ``app.project_id`` in the connection options when a project is given,
 so row-level security applies to every pooled connection.
@@ -25,8 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-import threading
 import time
 from typing import Any, Mapping, Sequence
 
@@ -35,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
+from .duck import DuckSession
 from .engine import display_url, resolve_url, translate_error
 from .errors import HiveError, StorageUnavailableError, ValidationError
 
@@ -53,9 +51,9 @@ class Reader:
         # ``engine`` only for an in-memory SQLite database, which exists in one connection alone.
         self.engine = engine if engine is not None else self._read_only_engine()
         self._owns_engine = engine is None
-        self._duck = None
-        self._duck_lock = threading.Lock()
-        self._local = threading.local()
+        if project_id is not None:
+            _pg_option_value(project_id)  # refuse an unusable project id before connecting
+        self._duck = DuckSession(self.url, project_id, timeout_s)
         if engine is None:
             try:
                 self._check_schema()
@@ -91,9 +89,7 @@ class Reader:
     def close(self) -> None:
         if self._owns_engine:
             self.engine.dispose()
-        if self._duck is not None:
-            self._duck.close()
-            self._duck = None
+        self._duck.close()
 
     # ------------------------------------------------------------------------------- point path
 
@@ -163,39 +159,11 @@ class Reader:
 
     # ---------------------------------------------------------------------------- DuckDB path
 
-    def _duckdb(self):
-        """The process's DuckDB instance with the database attached as ``db`` (READ_ONLY)."""
-        with self._duck_lock:
-            if self._duck is None:
-                self._duck = _attach(self.url, self.project_id)
-            return self._duck
-
-    def _cursor(self):
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None or getattr(self._local, "owner", None) is not self._duck:
-            cursor = self._duckdb().cursor()
-            cursor.execute("USE db")  # each cursor starts in DuckDB's own catalog
-            self._local.cursor, self._local.owner = cursor, self._duck
-        return cursor
-
     def analytics(self, sql: str, params: Sequence[Any] | None = None, *, max_rows: int | None = None) -> pd.DataFrame:
-        """DuckDB SQL over the attached database (tables as ``db.<table>``), positional ``?`` params."""
-        cursor = self._cursor()
-        timer = threading.Timer(self.timeout_s, cursor.interrupt)
-        timer.start()
-        try:
-            relation = cursor.execute(sql, list(params or []))
-            if max_rows is not None:
-                rows = relation.fetchmany(max_rows + 1)
-                columns = [d[0] for d in relation.description]
-                return pd.DataFrame(rows, columns=columns)
-            return relation.df()
-        except Exception as error:  # duckdb's errors -> ours, with the reason
-            if type(error).__name__ == "InterruptException":
-                raise HiveError(f"query stopped after its {self.timeout_s:g} s time limit") from None
-            raise _duck_error(error) from None
-        finally:
-            timer.cancel()
+        """DuckDB SQL over the attached database (tables as ``db.<table>``), positional ``?`` params.
+
+        With ``max_rows``, at most ``max_rows + 1`` rows come back (so callers can tell truncation)."""
+        return self._duck.query(sql, params or [], max_rows)
 
 
 # Table functions a user query may call; everything else that reads files or other databases
@@ -254,53 +222,6 @@ def _called_functions(statement: str) -> list[str]:
     return names
 
 
-def _attach(url: sa.URL, project_id: str | None):
-    import duckdb
-    import duckdb_extensions
-
-    con = duckdb.connect(":memory:", config={"threads": 2})
-    # Extensions load from the pinned wheels; DuckDB wants a writable home for its extension dir.
-    con.execute("SET home_directory = ?", [tempfile.gettempdir()])
-    backend = url.get_backend_name()
-    extension = "sqlite" if backend == "sqlite" else "postgres"
-    duckdb_extensions.import_extension(extension, con=con)
-    con.execute(f"LOAD {extension}")
-    # ATTACH takes no parameters; the target is configuration (not user input), quoted as a literal.
-    if backend == "sqlite":
-        con.execute(f"ATTACH {_sql_literal(url.database)} AS db (TYPE SQLITE, READ_ONLY)")
-    else:
-        con.execute(f"ATTACH {_sql_literal(_libpq_dsn(url, project_id))} AS db (TYPE POSTGRES, READ_ONLY)")
-    con.execute("USE db")
-    # After attaching: no reading or writing local files, no new extensions, no changing that.
-    con.execute("SET enable_external_access = false")
-    con.execute("SET autoinstall_known_extensions = false")
-    con.execute("SET autoload_known_extensions = false")
-    con.execute("SET lock_configuration = true")
-    return con
-
-
-def _libpq_dsn(url: sa.URL, project_id: str | None) -> str:
-    parts = {
-        "host": url.host or "localhost",
-        "port": str(url.port or 5432),
-        "dbname": url.database or "",
-        "user": url.username or "",
-        "password": url.password or "",
-        "application_name": "hive-duckdb",
-        "options": "-c default_transaction_read_only=on"
-        + (f" -c app.project_id={_pg_option_value(project_id)}" if project_id is not None else ""),
-    }
-    return " ".join(f"{k}={_libpq_quote(v)}" for k, v in parts.items() if v != "")
-
-
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _libpq_quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _pg_option_value(value: str) -> str:
     # A -c option value: backslash-escape spaces and backslashes (libpq options syntax).
     if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,200}", value):
@@ -317,13 +238,3 @@ def _time_limit_sqlite(conn, timeout_s: float) -> None:
     raw = conn.connection.dbapi_connection
     deadline = time.monotonic() + timeout_s
     raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
-
-
-def _duck_error(error: Exception) -> HiveError:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    name = type(error).__name__
-    if name in ("IOException", "ConnectionException"):
-        return StorageUnavailableError(f"database unavailable: {text}")
-    if name in ("PermissionException",):
-        return ValidationError(f"not allowed: {text}")
-    return HiveError(f"query failed: {text}")

@@ -257,7 +257,7 @@ WRITER = textwrap.dedent("""
     url, runs = sys.argv[1], json.loads(sys.argv[2])
     with DatabaseMetadataService(url) as service:
         service.log_study_runs(runs)
-        service.log_simulation_run({"run_id": "sim-fresh", "total_cost": 42.5, "study_run_id": runs[0]["run_id"]})
+        service.log_simulation_run({"run_id": "sim-" + runs[0]["run_id"], "total_cost": 42.5, "study_run_id": runs[0]["run_id"]})
 """)
 
 
@@ -299,3 +299,43 @@ def test_a_long_lived_reader_sees_what_another_process_wrote(ds, svc, reader):
     assert summary["run_count"] == len(s.runs) and summary["pareto_count"] == 2
     assert {r["study_id"]: r["run_count"] for r in svc.list_studies(text="fresh")} == {"fresh_live": len(s.runs)}
     assert queries.count_study_runs(reader, "fresh_live") == len(s.runs)
+    # A second round: after further DuckDB queries, the point path must still see a new commit (with
+    # DuckDB's SQLite copy in this process it went on reading the old snapshot from here on).
+    more = [{"study_id": "fresh_live", "run_id": "fresh_live:new3", "evaluation_number": 13,
+             "generation_number": 2, "parameter_vector": [4.0], "fitness": 0.5, "objectives": [0.5, 0.5]}]
+    proc = subprocess.run([sys.executable, "-c", WRITER, ds.url, json.dumps(more)], capture_output=True,
+                          text=True, timeout=120, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    assert queries.count_study_runs(reader, "fresh_live") == len(s.runs) + 1
+    assert reader.analytics(count_sql)["n"].iloc[0] == len(s.runs) + 1
+    assert svc.get_best_designs("fresh_live", limit=1)[0]["run_id"] == "fresh_live:new3"
+
+
+def test_a_writer_beside_duckdb_analytics_in_one_process_keeps_the_file_whole(tmp_path):
+    # Analytics and writes in one optimizer process: DuckDB's own SQLite copy must not share it.
+    from storage import DatabaseMetadataService
+
+    path = tmp_path / "beside.db"
+    with DatabaseMetadataService(str(path)) as service:
+        service.create_study({"study_id": "s", "study_type": "genetic_algorithm"})
+        reader = Reader(str(path))
+        try:
+            for batch in range(5):
+                service.log_study_runs([{"study_id": "s", "evaluation_number": batch * 100 + k,
+                                         "generation_number": batch, "parameter_vector": [float(k)],
+                                         "fitness": float(k)} for k in range(100)])
+                assert reader.analytics("SELECT COUNT(*) AS n FROM study_runs")["n"].iloc[0] == (batch + 1) * 100
+                assert queries.count_study_runs(reader, "s") == (batch + 1) * 100
+        finally:
+            reader.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM study_runs").fetchone()[0] == 500
+
+
+def test_duckdb_on_a_sqlite_file_runs_in_another_process(ds, reader):
+    if ds.backend != "sqlite":
+        pytest.skip("only a SQLite file needs DuckDB's SQLite copy kept out of this process")
+    reader.analytics("SELECT 1 AS one")
+    maps = Path(f"/proc/{os.getpid()}/maps").read_text()
+    assert "sqlite_scanner" not in maps  # DuckDB's SQLite copy was never loaded here
