@@ -11,6 +11,7 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_studies
+from ui.text import show_error
 
 st.title("Compare studies")
 db = reader()
@@ -24,7 +25,7 @@ try:
     histories = {sid: queries.get_convergence_history(db, sid) for sid in chosen}
     studies = {sid: queries.get_study(db, sid) for sid in chosen}
 except HiveError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 st.dataframe(table, hide_index=True, width="stretch", key="compare_table",
@@ -55,6 +56,5 @@ if multi:
 st.subheader("Fitness distributions")
 kind = st.radio("Show as", ["box", "ecdf"], horizontal=True, index=urlstate.choose(["box", "ecdf"], urlstate.get("dist")), key="dist")
 urlstate.put("dist", kind if kind != "box" else None)
-samples = {sid: queries.sample_study_runs(db, sid, 20_000) for sid in chosen}
-values = {sid: frame.loc[frame["simulation_status"] == "success", "fitness"].to_numpy(float) for sid, frame in samples.items()}
+values = {sid: queries.sample_study_fitness(db, sid, 20_000) for sid in chosen}
 chart(fitness_distribution_figure(values, kind), "comparison_fitness", "fitdist")

@@ -13,6 +13,7 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_study
+from ui.text import plain, show_error
 
 FULL_LOAD_LIMIT = 200_000  # above this, the front comes from the index and the slider is off
 CLOUD_POINTS = 4_000
@@ -26,7 +27,7 @@ if study_id is None:
 try:
     study = queries.get_study(db, study_id)
 except HiveError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 directions = study["objective_directions"]
 if len(directions) < 2:
@@ -41,18 +42,20 @@ if runs_total == 0:
 
 
 @st.cache_data(show_spinner="Reading objectives...", max_entries=8)
-def objective_table(study_key: str, _version: tuple) -> pd.DataFrame:
+def objective_table(study_key: str, version: tuple) -> pd.DataFrame:
+    # ``version`` (run count, last update, status) is part of the cache key: new runs invalidate it.
     return queries.study_objectives(db, study_key)
 
 
 with st.container(horizontal=True):
     x = st.selectbox("x", names, index=urlstate.choose(names, urlstate.get("x", names[0])), key="px")
     y = st.selectbox("y", names, index=urlstate.choose(names, urlstate.get("y", names[1])), key="py")
-    three_d = st.toggle("3-D", value=urlstate.get_bool("z") and len(names) >= 3, disabled=len(names) < 3, key="p3d")
+    three_d = st.toggle("3-D", value=urlstate.get_bool("3d") and len(names) >= 3, disabled=len(names) < 3, key="p3d")
     z = st.selectbox("z", names, index=urlstate.choose(names, urlstate.get("z", names[-1])), key="pz",
                      disabled=not three_d) if len(names) >= 3 else None
 urlstate.put("x", x)
 urlstate.put("y", y)
+urlstate.put("3d", three_d)
 urlstate.put("z", z if three_d else None)
 
 version = (study["run_count"], study["updated_at"], study["status"])
@@ -64,7 +67,8 @@ if runs_total <= FULL_LOAD_LIMIT:
     generations = table["generation_number"].dropna()
     if len(generations) and generations.max() > generations.min():
         lo, hi = int(generations.min()), int(generations.max())
-        generation_cut = st.slider("Front found up to generation", lo, hi, value=min(urlstate.get_int("gen", hi), hi), key="pgen")
+        wanted = urlstate.get_int("gen", hi)
+        generation_cut = st.slider("Front found up to generation", lo, hi, value=min(max(wanted, lo), hi), key="pgen")
         urlstate.put("gen", generation_cut if generation_cut != hi else None)
     subset = table if generation_cut is None else table[table["generation_number"] <= generation_cut]
     subset = subset[subset["valid"]]
@@ -83,8 +87,8 @@ else:
     front_min = pareto.to_minimization(front[names].to_numpy(float), directions)
 
 knee = front["run_id"].iloc[pareto.knee_point_index(front_min)] if len(front) else None
-st.caption(f"Front: {len(front):,} designs" + (f" (generations up to {generation_cut})" if generation_cut is not None else "")
-           + (f"; knee point {knee}" if knee is not None else ""))
+st.caption(plain(f"Front: {len(front):,} designs" + (f" (generations up to {generation_cut})" if generation_cut is not None else "")
+                 + (f"; knee point {knee}" if knee is not None else "")))
 figure = pareto_figure(front, dominated, x, y, z if three_d else None, knee)
 event = chart(figure, f"{study_id}_pareto", "pareto", on_select="rerun",
               selection_mode=("box", "lasso", "points"))
@@ -104,6 +108,10 @@ else:
 st.subheader("Parallel coordinates (front)")
 detail = exports.spread_columns(queries.get_runs(db, study_id, front["run_id"].tolist()[:2000]), study) if len(front) else front
 if len(detail):
-    columns = names + [c for c in detail.columns if c.startswith("param:")]
-    chart(parallel_coordinates_figure(detail, columns, color_by=names[0]), f"{study_id}_parallel", "parcoords")
+    # On request: the WebGL chart takes the browser about 1.5 s to set up, whatever the front's size.
+    draw = st.toggle("Draw parallel coordinates", value=urlstate.get_bool("pc"), key="pc")
+    urlstate.put("pc", draw)
+    if draw:
+        columns = names + [c for c in detail.columns if c.startswith("param:")]
+        chart(parallel_coordinates_figure(detail, columns, color_by=names[0]), f"{study_id}_parallel", "parcoords")
     csv_button(detail, f"{study_id}_front", "front", label="Download the front as CSV")

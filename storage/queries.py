@@ -282,11 +282,27 @@ def count_study_runs(reader: Reader, study_id: str, filters: RunFilter = RunFilt
     return int(reader.fetch_rows(f"SELECT COUNT(*) AS n FROM study_runs r WHERE {where}", params)[0]["n"])
 
 
+def _sample_step(reader: Reader, study_id: str, max_rows: int) -> int:
+    """Every k-th evaluation keeps at most ``max_rows`` of the study's runs."""
+    return max(1, -(-count_study_runs(reader, study_id) // max(1, int(max_rows))))
+
+
+def sample_study_fitness(reader: Reader, study_id: str, max_rows: int = 20_000) -> np.ndarray:
+    """Fitness of an evenly spread sample of the study's successful runs (every k-th evaluation), for
+    distributions: one column, not whole runs."""
+    step = _sample_step(reader, study_id, max_rows)
+    _columns, rows = reader.fetch_columns(
+        "SELECT fitness FROM study_runs WHERE study_id = :s AND simulation_status = 'success' "
+        "AND evaluation_number % :step = 0 ORDER BY evaluation_number LIMIT :limit",
+        {"s": study_id, "step": step, "limit": int(max_rows)},
+    )
+    return np.array([row[0] for row in rows], dtype=float)  # NULL (no fitness) -> NaN
+
+
 def sample_study_runs(reader: Reader, study_id: str, max_rows: int = 5000) -> pd.DataFrame:
     """An evenly spread sample of at most ``max_rows`` runs (every k-th evaluation), for drawing a
     study's cloud without sending a million points to the browser."""
-    total = count_study_runs(reader, study_id)
-    step = max(1, -(-total // max(1, int(max_rows))))
+    step = _sample_step(reader, study_id, max_rows)
     return _runs(
         reader,
         f"SELECT {_RUN_COLUMNS} FROM study_runs r WHERE r.study_id = :s AND r.evaluation_number % :step = 0 "

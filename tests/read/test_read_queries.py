@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 
+import numpy as np
 import pytest
 
 import readset
@@ -398,6 +399,17 @@ def test_sample_study_runs(ds, reader, max_rows):
         assert numbers == [r.evaluation_number for r in ds["ga_min"].runs]
     else:
         assert len(numbers) >= max_rows // 2  # not needlessly thin
+
+
+@pytest.mark.parametrize("study_id", ["ga_min", "ga_max", "mo_mixed", "edge_big"])
+@pytest.mark.parametrize("max_rows", [1, 3, 1000])
+def test_sample_study_fitness_is_every_kth_successful_run(ds, reader, study_id, max_rows):
+    runs = ds[study_id].runs
+    step = max(1, -(-len(runs) // max_rows))
+    expected = [r.fitness for r in sorted(runs, key=lambda r: r.evaluation_number)
+                if r.status == "success" and r.evaluation_number % step == 0][:max_rows]
+    got = queries.sample_study_fitness(reader, study_id, max_rows)
+    np.testing.assert_array_equal(got, np.array(expected, dtype=float))
 
 
 # -------------------------------------------------------------------------- uncertainty / sensitivity
