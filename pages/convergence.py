@@ -10,6 +10,7 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_studies
+from ui.text import show_error
 
 st.title("Convergence")
 db = reader()
@@ -24,7 +25,7 @@ urlstate.put("noband", not band)
 try:
     histories = {sid: queries.get_convergence_history(db, sid) for sid in chosen}
 except HiveError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 if all(h.empty for h in histories.values()):
     st.info("These studies have no generations yet (runs without generation numbers have no convergence history).")

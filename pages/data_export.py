@@ -8,6 +8,7 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import csv_button
 from ui.pickers import pick_study
+from ui.text import show_error
 
 MAX_ROWS = 10_000
 
@@ -36,12 +37,13 @@ else:
         else:
             import pandas as pd
 
-            frame = pd.concat(list(exports.study_table_pages(db, study_id, table)), ignore_index=True)
+            pages = list(exports.study_table_pages(db, study_id, table))
+            frame = pd.concat(pages, ignore_index=True) if pages else pd.DataFrame()
         st.caption(f"{len(frame):,} rows")
         st.dataframe(frame.head(1000), hide_index=True, width="stretch", key="export_preview")
         csv_button(frame, f"{study_id}_{table}", "export")
     except HiveError as error:
-        st.error(str(error))
+        show_error(error)
 
 st.subheader("SQL (read-only)")
 st.caption(f"DuckDB SQL over the study tables (studies, study_runs, convergence_metrics, ...). One SELECT at a time, "
@@ -57,4 +59,4 @@ if st.button("Run", key="run_sql", type="primary") or urlstate.get("sql"):
         st.dataframe(result, hide_index=True, width="stretch", key="sql_result")
         csv_button(result, "query_result", "sql")
     except HiveError as error:
-        st.error(str(error))
+        show_error(error)

@@ -9,6 +9,7 @@ from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import configured_project, prompt_store, reader
 from ui.downloads import chart, csv_button
+from ui.text import show_error
 
 STATUSES = ["pending", "running", "completed", "failed", "cancelled"]
 OPTIMIZERS = ["miprov2", "bootstrap_fewshot", "bootstrap_fewshot_random_search", "copro", "gepa", "custom"]
@@ -25,7 +26,7 @@ else:
     try:
         projects = db.fetch("SELECT id, name FROM projects ORDER BY id")
     except HiveError as error:
-        st.error(str(error))
+        show_error(error)
         st.stop()
 if projects.empty:
     st.info("No prompt-optimization runs yet. Record them with `storage.PromptOptimizationStore` or import a DSPy "
@@ -63,7 +64,7 @@ try:
     leaderboard = pd.DataFrame(store.leaderboard(limit=10))
     runs = pd.DataFrame(store.list_runs(filters))
 except HiveError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 cols = st.columns(5)

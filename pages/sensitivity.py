@@ -11,6 +11,7 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_study
+from ui.text import show_error
 
 st.title("Sensitivity & uncertainty")
 db = reader()
@@ -23,7 +24,7 @@ try:
     rankings = queries.get_sensitivity_rankings(db, study_id, limit=None)
     risk = queries.get_uncertainty_summary(db, study_id)
 except HiveError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 if rankings.empty and risk.empty:

@@ -10,6 +10,7 @@ from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import csv_button
+from ui.text import show_error
 
 TYPES = ["genetic_algorithm", "monte_carlo", "milp", "single_simulation"]
 STATUSES = ["pending", "running", "completed", "failed"]
@@ -20,7 +21,14 @@ COLUMNS = ["study_id", "study_name", "study_type", "status", "progress_percent",
 st.title("Studies")
 db = reader()
 
-saved_span = [date.fromisoformat(d) for d in urlstate.get_list("created")][:2]
+def _dates(texts: list[str]) -> list[date]:
+    try:
+        return [date.fromisoformat(t) for t in texts][:2]
+    except ValueError:  # a mistyped link: no date filter rather than a crash
+        return []
+
+
+saved_span = _dates(urlstate.get_list("created"))
 with st.container(horizontal=True):
     types = st.multiselect("Type", TYPES, default=[t for t in urlstate.get_list("type") if t in TYPES], key="f_type")
     statuses = st.multiselect("Status", STATUSES, default=[s for s in urlstate.get_list("status") if s in STATUSES],
@@ -76,7 +84,7 @@ def show(frame: pd.DataFrame) -> None:
 try:
     studies = load()
 except HiveError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 if (studies["status"] == "running").any():

@@ -11,6 +11,9 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_study
+from ui.text import show_error
+
+MAX_HISTOGRAMS = 24
 
 st.title("Study detail")
 db = reader()
@@ -21,7 +24,7 @@ if study_id is None:
 try:
     study = queries.get_study(db, study_id)
 except HiveError as error:
-    st.error(str(error))
+    show_error(error)
     st.stop()
 
 objectives = exports.objective_names(study)
@@ -40,8 +43,9 @@ runs_tab, best_tab, params_tab = st.tabs(["Runs", "Best designs", "Parameter dis
 
 with runs_tab:
     with st.container(horizontal=True):
-        generation = st.number_input("Generation", min_value=0, value=urlstate.get_int("gen", None), step=1,
-                                     placeholder="all", key="gen")
+        wanted_generation = urlstate.get_int("gen", None)
+        generation = st.number_input("Generation", min_value=0, step=1, placeholder="all", key="gen",
+                                     value=wanted_generation if wanted_generation is not None and wanted_generation >= 0 else None)
         fitness_min = st.number_input("Fitness from", value=None, placeholder="-inf", format="%.6g", key="fmin")
         fitness_max = st.number_input("Fitness to", value=None, placeholder="+inf", format="%.6g", key="fmax")
         status = st.selectbox("Simulation status", ["any", "success", "failed", "infeasible"],
@@ -60,7 +64,7 @@ with runs_tab:
     total = queries.count_study_runs(db, study_id, filters)
     pages = max(1, math.ceil(total / page_size))
     page = st.number_input(f"Page (of {pages:,}; {total:,} runs)", min_value=1, max_value=pages,
-                           value=min(urlstate.get_int("page", 1), pages), step=1, key="page")
+                           value=max(1, min(urlstate.get_int("page", 1) or 1, pages)), step=1, key="page")
     urlstate.put("page", page if page > 1 else None)
     rows = queries.query_study_runs(db, study_id, filters, sort, descending, page_size, (page - 1) * page_size)
     table = exports.spread_columns(rows, study)
@@ -82,6 +86,10 @@ with best_tab:
 with params_tab:
     sample = exports.spread_columns(queries.sample_study_runs(db, study_id, 20_000), study)
     columns = [c for c in sample.columns if c.startswith("param:")]
+    if len(columns) > MAX_HISTOGRAMS:  # a MILP's hundreds of variables: the user picks which to draw
+        chosen = st.multiselect(f"Parameters to draw ({len(columns):,} in all)", columns,
+                                default=columns[:MAX_HISTOGRAMS], max_selections=MAX_HISTOGRAMS, key="hist_params")
+        columns = chosen
     if not columns:
         st.info("This study's runs carry no parameters.")
     else:

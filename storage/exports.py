@@ -104,6 +104,8 @@ def _run_pages(reader: Reader, study: dict) -> Iterator[pd.DataFrame]:
             offset=0, with_kpis=True, after_evaluation=last,
         )
         if page.empty:
+            if last == -1:
+                yield page  # a study without runs still exports its header
             return
         last = int(page["evaluation_number"].iloc[-1])
         yield spread_columns(page, study)
@@ -130,28 +132,30 @@ def spread_columns(frame: pd.DataFrame, study: dict) -> pd.DataFrame:
     """parameter_vector / objectives lists -> one column each, named after the study's names.
 
     Parameters become ``param:<name>``, linked simulation KPIs ``sim:<kpi>``, objectives keep their
-    own names (an objective may share a KPI's name, such as renewable_fraction)."""
+    own names (an objective may share a KPI's name, such as renewable_fraction). The new columns are
+    built as one block (a MILP study may have hundreds of parameters)."""
     if frame.empty:
         return frame
     out = frame.rename(columns={k: f"sim:{k}" for k in queries.SIMULATION_KPIS if k in frame.columns})
+    blocks = []
     if "objectives" in out:
         names = objective_names(study)
         values = [v if isinstance(v, list) and len(v) == len(names) else [math.nan] * len(names) for v in out["objectives"]]
-        for i, name in enumerate(names):
-            out[name] = [row[i] for row in values]
+        blocks.append(pd.DataFrame(values, columns=names, index=out.index, dtype=float))
         out = out.drop(columns=["objectives"])
     if "parameter_vector" in out:
-        width = max((len(v) for v in out["parameter_vector"] if isinstance(v, list)), default=0)
+        vectors = out["parameter_vector"].tolist()
+        width = max((len(v) for v in vectors if isinstance(v, list)), default=0)
         row_names = out["parameter_names"] if "parameter_names" in out else [None] * len(out)
         names = parameter_names(study, width)
         if any(isinstance(n, list) and n != names for n in row_names):
             out["parameter_names"] = [json.dumps(n) if isinstance(n, list) else None for n in row_names]
         elif "parameter_names" in out:
             out = out.drop(columns=["parameter_names"])
-        for i, name in enumerate(names):
-            out[f"param:{name}"] = [v[i] if isinstance(v, list) and i < len(v) else math.nan for v in out["parameter_vector"]]
+        padded = [v + [math.nan] * (width - len(v)) if isinstance(v, list) else [math.nan] * width for v in vectors]
+        blocks.append(pd.DataFrame(padded, columns=[f"param:{n}" for n in names], index=out.index, dtype=float))
         out = out.drop(columns=["parameter_vector"])
-    return out
+    return pd.concat([out, *blocks], axis=1) if blocks else out
 
 
 def export_study_table(

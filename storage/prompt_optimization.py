@@ -196,9 +196,9 @@ class PromptOptimizationStore:
         for key, value in out.items():
             if value is None:
                 continue
-            if key in JSON_COLUMNS and isinstance(value, str):
-                out[key] = json.loads(value)
-            elif key == "tags" and isinstance(value, str):
+            # SQLite keeps JSON as text; PostgreSQL's jsonb arrives decoded already, where a JSON
+            # string value is a Python str that must stay as it is.
+            if (key in JSON_COLUMNS or key == "tags") and isinstance(value, str) and not self._pg:
                 out[key] = json.loads(value)
             elif key in FLOAT_COLUMNS and not isinstance(value, float):
                 out[key] = float(value)

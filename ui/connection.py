@@ -11,16 +11,20 @@ import os
 import streamlit as st
 
 from storage.engine import default_database_path, display_url, resolve_url
-from storage.errors import HiveError
+from storage.errors import HiveError, StorageUnavailableError
 from storage.reader import Reader
+from ui.text import show_error
+
+
+def _secret_url() -> str | None:
+    try:
+        return st.secrets.get("connections", {}).get("studies", {}).get("url")
+    except Exception:  # no secrets file is the normal case
+        return None
 
 
 def configured_url() -> str | None:
-    try:
-        url = st.secrets.get("connections", {}).get("studies", {}).get("url")
-    except (FileNotFoundError, KeyError, AttributeError, Exception):  # no secrets file is the normal case
-        url = None
-    return url or os.environ.get("HIVE_DB_URL") or None
+    return _secret_url() or os.environ.get("HIVE_DB_URL") or None
 
 
 def using_embedded_default() -> bool:
@@ -37,8 +41,15 @@ def reader() -> Reader:
     url = configured_url() or str(default_database_path())
     try:
         return _reader_for(url)
+    except StorageUnavailableError as error:
+        source = ("[connections.studies] url in .streamlit/secrets.toml" if _secret_url()
+                  else "$HIVE_DB_URL" if os.environ.get("HIVE_DB_URL") else "the embedded default")
+        show_error(f"{error}. The database comes from {source} (or set $HIVE_DB_URL): check that its server is "
+                   f"running and the URL is right; a new SQLite file can be filled with demo data by "
+                   f"hive-cli demo {database_label()}", "Cannot read the results database: ")
+        st.stop()
     except HiveError as error:
-        st.error(f"Cannot read the results database: {error}")
+        show_error(error, "Cannot read the results database: ")
         st.stop()
 
 
@@ -46,8 +57,6 @@ def database_label() -> str:
     return display_url(resolve_url(configured_url() or str(default_database_path())))
 
 
-def show_error(error: HiveError) -> None:
-    st.error(str(error))
 
 
 def configured_project() -> str | None:
@@ -73,5 +82,5 @@ def prompt_store(project_id: str):
     try:
         return _prompt_store_for(url, project_id)
     except HiveError as error:
-        st.error(f"Cannot read the prompt-optimization runs: {error}")
+        show_error(error, "Cannot read the prompt-optimization runs: ")
         st.stop()

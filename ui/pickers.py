@@ -33,7 +33,9 @@ def pick_study(db: Reader, param: str = "study", *, only=None, label: str = "Stu
     options = catalog["study_id"].tolist()
     if not options:
         return None
-    chosen = st.selectbox(label, options, index=urlstate.choose(options, urlstate.get(param)),
+    wanted = urlstate.get(param)
+    urlstate.adopt(param, f"pick_{param}", wanted if wanted in options else None)
+    chosen = st.selectbox(label, options, index=urlstate.choose(options, wanted),
                           format_func=_label(catalog), key=f"pick_{param}")
     urlstate.put(param, chosen)
     return chosen
@@ -45,6 +47,7 @@ def pick_studies(db: Reader, param: str = "studies", *, max_count: int = 5, only
         catalog = catalog[catalog.apply(only, axis=1)]
     options = catalog["study_id"].tolist()
     wanted = [s for s in urlstate.get_list(param) if s in options][:max_count]
+    urlstate.adopt(param, f"pick_{param}", wanted or None)
     if not wanted:
         wanted = options[:default_count]
     chosen = st.multiselect(f"Studies (up to {max_count})", options, default=wanted, max_selections=max_count,

@@ -9,3 +9,10 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:])")
 def plain(value) -> str:
     """Escape Markdown (and so any HTML) in a value shown through a Markdown-rendering element."""
     return _MARKDOWN.sub(r"\\\1", "" if value is None else str(value))
+
+
+def show_error(error, prefix: str = "") -> None:
+    """An error box whose text (which may quote user input or names) is shown literally."""
+    import streamlit as st
+
+    st.error(plain(f"{prefix}{error}"))

@@ -31,9 +31,20 @@ def get_bool(name: str, default: bool = False) -> bool:
     return default if value is None else value in ("1", "true", "yes")
 
 
+def adopt(name: str, key: str, value) -> None:
+    """Before drawing widget ``key``: when the URL's ``name`` changed since this session last wrote
+    it (a pasted link, a link from another page, the browser's back button), the URL wins over the
+    value the widget remembers. Streamlit keeps a tab's session, and with it widget state, across
+    reloads; without this a new link would show the previous choice."""
+    text = st.query_params.get(name)
+    if text is not None and text != st.session_state.get(f"_url_{name}") and value is not None:
+        st.session_state[key] = value
+
+
 def put(name: str, value) -> None:
     """Store a value (None / empty removes it)."""
     if value is None or value == "" or value == [] or value is False:
+        st.session_state.pop(f"_url_{name}", None)
         if name in st.query_params:
             del st.query_params[name]
         return
@@ -43,6 +54,7 @@ def put(name: str, value) -> None:
         text = "1"
     else:
         text = str(value)
+    st.session_state[f"_url_{name}"] = text
     if st.query_params.get(name) != text:
         st.query_params[name] = text
 

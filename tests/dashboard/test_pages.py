@@ -1,0 +1,1152 @@
+"""Headless tests of every dashboard page (``streamlit.testing.v1.AppTest`` on ``app.py``).
+
+The pages read a small database this module writes itself through the public write API, so every
+number, row and chart point asserted here is known in advance (worked out by hand in the comments,
+never recomputed with the code under test). The seeded database is built once per backend: SQLite
+and PostgreSQL (the PostgreSQL half is marked ``postgres`` and skipped or failed like the rest of
+the suite, see ``tests/conftest.py``).
+
+What is covered, page by page: metrics, table rows and values (``at.dataframe[i].value``), chart
+data (the plotly figure spec JSON each ``plotly_chart`` element carries), CSV downloads (read from
+AppTest's in-memory media store), empty states, URL state in both directions (query string ->
+widgets, widget change -> query string), user text shown literally (never as Markdown/HTML), and
+databases that cannot be read (behind on migrations, no schema, unreachable, missing) showing one
+clear message instead of a traceback. Every run is checked for exceptions.
+
+Product bugs these tests found were fixed; each test that caught one says what it was in its name.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import io
+import json
+import re
+import shutil
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "app.py")
+LEGACY_DB = REPO / "tests" / "storage" / "fixtures" / "legacy_v1.db"
+TIMEOUT_S = 120
+
+STUDIES = "pages/studies.py"
+DETAIL = "pages/study_detail.py"
+COMPARE = "pages/compare.py"
+CONVERGENCE = "pages/convergence.py"
+PARETO = "pages/pareto_explorer.py"
+SENSITIVITY = "pages/sensitivity.py"
+EXPORT = "pages/data_export.py"
+PROMPTS = "pages/prompt_optimization.py"
+ALL_PAGES = (STUDIES, DETAIL, COMPARE, CONVERGENCE, PARETO, SENSITIVITY, PROMPTS, EXPORT)
+TITLES = {STUDIES: "Studies", DETAIL: "Study detail", COMPARE: "Compare studies", CONVERGENCE: "Convergence",
+          PARETO: "Pareto explorer", SENSITIVITY: "Sensitivity & uncertainty", PROMPTS: "Prompt optimization",
+          EXPORT: "Data & export"}
+
+pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")
+
+
+def _root_conftest():
+    """tests/conftest.py's helpers, loaded by path (the name ``conftest`` is ambiguous in this tree)."""
+    name = "hive_tests_root_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "conftest.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+# ------------------------------------------------------------------------------------ the data
+
+XSS_NAME = "<img src=x onerror=alert(1)>"
+XSS_DESCRIPTION = "![tracker](https://example.invalid/pixel.png) **not bold** <script>alert(2)</script>"
+MARKDOWN_RUN_ID = "![knee](https://example.invalid/knee.png)"
+
+# ga_two (minimize cost, minimize co2): (generation, parameters [p1, p2], objectives [cost, co2], status).
+# run_id is "ga_two:<evaluation_number>" (assigned in order). Fitness defaults to cost.
+GA_TWO_RUNS = [
+    (0, [1.0, 10.0], [10.0, 2.0], "success"),    # ga_two:0
+    (0, [2.0, 20.0], [8.0, 6.0], "success"),     # ga_two:1
+    (0, [3.0, 30.0], [12.0, 9.0], "success"),    # ga_two:2
+    (0, [4.0, 40.0], [6.0, 12.0], "success"),    # ga_two:3
+    (1, [5.0, 50.0], [5.0, 10.0], "success"),    # ga_two:4
+    (1, [6.0, 60.0], [7.0, 4.0], "success"),     # ga_two:5
+    (1, [7.0, 70.0], [9.0, 9.0], "success"),     # ga_two:6
+    (1, [8.0, 80.0], [11.0, 11.0], "success"),   # ga_two:7
+    (2, [9.0, 90.0], [4.0, 8.0], "success"),     # ga_two:8
+    (2, [10.0, 100.0], [3.0, 15.0], "success"),  # ga_two:9
+    (2, [11.0, 110.0], [12.0, 1.0], "success"),  # ga_two:10
+    (2, [12.0, 120.0], [1.0, 1.0], "failed"),    # ga_two:11: would dominate everything, but failed
+]
+GA_TWO_SUCCESS_FITNESS = [10.0, 8.0, 12.0, 6.0, 5.0, 7.0, 9.0, 11.0, 4.0, 3.0, 12.0]
+# Non-dominated successful points, by hand: (3,15) lowest cost; (4,8); (7,4) (nothing has cost<=7 and
+# co2<=4); (10,2); (12,1). Everything else is dominated by (4,8) or (7,4) or (10,2).
+GA_TWO_FRONT = {"ga_two:9": (3.0, 15.0), "ga_two:8": (4.0, 8.0), "ga_two:5": (7.0, 4.0),
+                "ga_two:0": (10.0, 2.0), "ga_two:10": (12.0, 1.0)}
+# Fronts found up to generation 0 / 1 (the slider):
+GA_TWO_FRONT_UP_TO = {0: {"ga_two:3", "ga_two:1", "ga_two:0"},      # (6,12) (8,6) (10,2); (12,9) dominated
+                      1: {"ga_two:4", "ga_two:5", "ga_two:0"}}      # (5,10) (7,4) (10,2)
+# Knee (analysis.knee_point_index): scale both objectives to [0,1] over the front; extremes (0,1), (1,0);
+# largest distance below the line x+y=1: (4,8) -> 1-(1/9+7/14)=0.389 beats (7,4) -> 0.341.
+GA_TWO_KNEE = "ga_two:8"
+# Per generation over successful runs: best / average / worst fitness.
+GA_TWO_BEST = [6.0, 5.0, 3.0]
+GA_TWO_AVERAGE = [9.0, 8.0, 19.0 / 3.0]
+GA_TWO_WORST = [12.0, 11.0, 12.0]
+GA_TWO_REFERENCE = [20.0, 20.0]
+# Hypervolume of the front so far w.r.t. (20, 20), by hand (sum of rectangles, x ascending):
+# gen 0: (8-6)*(20-12) + (10-8)*(20-6) + (20-10)*(20-2)                          = 16+28+180      = 224
+# gen 1: (7-5)*(20-10) + (10-7)*(20-4) + (20-10)*(20-2)                          = 20+48+180      = 248
+# gen 2: (4-3)*(20-15) + (7-4)*(20-8) + (10-7)*(20-4) + (12-10)*(20-2) + (20-12)*(20-1) = 5+36+48+36+152 = 277
+GA_TWO_HYPERVOLUME = [224.0, 248.0, 277.0]
+
+# ga_single maximizes "yield": generation 0 = 1, 2, 3; generation 1 = 5, 4, 2 -> best 5, best so far [3, 5].
+GA_SINGLE_RUNS = [(0, 1.0), (0, 2.0), (0, 3.0), (1, 5.0), (1, 4.0), (1, 2.0)]
+
+# mc_risk (minimize cost, maximize renewable): run i has cost 100+i and renewable 0.5+i/100, so every
+# run trades one for the other: all 20 are on the front. Mean cost 109.5.
+MC_RUNS = [([float(i), float(20 - i)], [100.0 + i, 0.5 + i / 100]) for i in range(20)]
+MC_SENSITIVITY = [
+    # parameter, objective, pearson, spearman, sobol S1, S1 conf, sobol ST, ST conf, rank
+    ("fuel", "cost", 0.9, 0.8, 0.7, 0.05, 0.75, 0.06, 1),
+    ("capex", "cost", -0.3, -0.2, 0.1, 0.02, 0.2, 0.03, 2),
+    ("fuel", "renewable", 0.1, 0.15, None, None, None, None, 2),
+    ("capex", "renewable", -0.6, -0.65, None, None, None, None, 1),
+]
+MC_RISK = {"objective_name": "cost", "mean_value": 109.5, "median_value": 109.5, "std_dev": 5.9,
+           "percentile_5": 101.0, "percentile_25": 104.75, "percentile_50": 109.5, "percentile_75": 114.25,
+           "percentile_95": 118.0, "var_95": 118.0, "cvar_95": 119.0, "sample_count": 20, "excluded_count": 0}
+
+# ga_three: three objectives, one generation; only here so the 3-D view has something to draw.
+GA_THREE_RUNS = [[1.0, 5.0, 3.0], [2.0, 4.0, 1.0], [3.0, 1.0, 2.0], [4.0, 6.0, 6.0]]
+
+# Studies, newest first (the Studies page's order; the first is every picker's default): created_at is
+# given explicitly.
+STUDY_ORDER = ["xss_study", "ga_empty", "ga_live", "mc_risk", "ga_single", "ga_two", "ga_three", "md_runs"]
+# Prompt optimization, project "proj-a": run-good (MIPROv2) has three iterations and two samples and is
+# completed with final score 0.8 (baseline 0.5: improvement +0.3); run-bad failed. Tokens and cost are the
+# iterations' sums: 100+10 + 50+5 + 200+20 = 385 tokens, 0.01+0.005+0.02 = 0.035 USD.
+PROMPT_ITERATIONS = [
+    {"iteration": 0, "score": 0.55, "evaluation_kind": "full", "instructions": ["Say hello."],
+     "prompt_tokens": 100, "completion_tokens": 10, "cost": 0.01, "latency_ms": 100.0},
+    {"iteration": 1, "score": 0.7, "evaluation_kind": "minibatch", "instructions": ["Say hi."],
+     "prompt_tokens": 50, "completion_tokens": 5, "cost": 0.005, "latency_ms": 50.0},
+    {"iteration": 2, "score": 0.8, "evaluation_kind": "full", "instructions": [XSS_DESCRIPTION],
+     "prompt_tokens": 200, "completion_tokens": 20, "cost": 0.02, "latency_ms": 150.0},
+]
+PROMPT_SAMPLES = [
+    {"iteration": 2, "sample_index": 0, "input": {"q": "a"}, "output": "billing", "expected": "billing",
+     "score": 1.0, "success": True},
+    {"iteration": 2, "sample_index": 1, "input": {"q": "b"}, "output": None, "expected": "refund", "score": 0.0,
+     "success": False, "error": "timeout"},
+]
+PROMPT_ERROR = "boom ![e](https://example.invalid/e.png)"
+
+STATUS_COUNTS = {"Pending": 1, "Running": 1, "Completed": 4, "Failed": 2}
+RUN_COUNTS = {"ga_three": 4, "ga_two": 12, "ga_single": 6, "mc_risk": 20, "ga_live": 4, "ga_empty": 0,
+              "xss_study": 2, "md_runs": 1}
+
+
+def build_dataset(url: str) -> None:
+    """Write the dataset above through the public write API."""
+    from storage import DatabaseMetadataService
+
+    with DatabaseMetadataService(url) as db:
+        db.create_study({"study_id": "ga_three", "study_type": "genetic_algorithm", "study_name": "Three objectives",
+                         "optimization_objective": "cost,co2,risk", "objective_directions": ["minimize"] * 3,
+                         "parameter_names": ["q"], "status": "running", "created_at": "2024-03-01 09:00:00"})
+        db.log_study_runs([{"study_id": "ga_three", "generation_number": 0, "parameter_vector": [float(i)],
+                            "objectives": o} for i, o in enumerate(GA_THREE_RUNS)])
+        db.update_study_status("ga_three", "completed")
+
+        db.create_study({"study_id": "ga_two", "study_type": "genetic_algorithm", "study_name": "Two objectives",
+                         "description": "cost against co2", "optimization_objective": "cost,co2",
+                         "objective_directions": ["minimize", "minimize"], "reference_point": GA_TWO_REFERENCE,
+                         "parameter_names": ["p1", "p2"], "population_size": 4, "max_generations": 3,
+                         "status": "running", "created_at": "2024-03-01 10:00:00"})
+        db.log_study_runs([{"study_id": "ga_two", "generation_number": g, "parameter_vector": p, "objectives": o,
+                            "simulation_status": s} for g, p, o, s in GA_TWO_RUNS])
+        db.log_simulation_run({"run_id": "sim_best", "run_name": "re-simulation of the best design",
+                               "total_cost": 3.25, "co2_emissions": 15.5, "study_run_id": "ga_two:9"})
+        db.update_study_status("ga_two", "completed", execution_time_seconds=42.0)
+
+        db.create_study({"study_id": "ga_single", "study_type": "genetic_algorithm", "study_name": "One objective",
+                         "optimization_objective": "yield", "objective_directions": ["maximize"],
+                         "parameter_names": ["a"], "status": "running", "created_at": "2024-03-02 10:00:00"})
+        db.log_study_runs([{"study_id": "ga_single", "generation_number": g, "parameter_vector": [v],
+                            "objectives": [v]} for g, v in GA_SINGLE_RUNS])
+        db.update_study_status("ga_single", "completed")
+
+        db.create_study({"study_id": "mc_risk", "study_type": "monte_carlo", "study_name": "Fuel price risk",
+                         "optimization_objective": "cost,renewable", "objective_directions": ["minimize", "maximize"],
+                         "parameter_names": ["fuel", "capex"], "status": "running", "created_at": "2024-03-03 10:00:00"})
+        db.log_study_runs([{"study_id": "mc_risk", "parameter_vector": p, "objectives": o} for p, o in MC_RUNS])
+        db.log_uncertainty_analysis({"study_id": "mc_risk", **MC_RISK})
+        db.log_sensitivity_analysis([
+            {"study_id": "mc_risk", "parameter_name": p, "parameter_index": 0 if p == "fuel" else 1, "objective_name": o,
+             "correlation_coefficient": r, "rank_correlation": rho, "sobol_first_order": s1,
+             "sobol_first_order_conf": s1c, "sobol_total": st_, "sobol_total_conf": stc, "importance_rank": rank}
+            for p, o, r, rho, s1, s1c, st_, stc, rank in MC_SENSITIVITY
+        ])
+        db.update_study_status("mc_risk", "completed")
+
+        db.create_study({"study_id": "ga_live", "study_type": "genetic_algorithm", "study_name": "Still running",
+                         "optimization_objective": "cost,co2", "objective_directions": ["minimize", "minimize"],
+                         "parameter_names": ["p1", "p2"], "status": "running", "progress_percent": 50.0,
+                         "created_at": "2024-03-04 10:00:00"})
+        db.log_study_runs([{"study_id": "ga_live", "generation_number": g, "parameter_vector": [1.0, 2.0],
+                            "objectives": o} for g, o in [(0, [5.0, 5.0]), (0, [6.0, 3.0]), (1, [4.0, 6.0]), (1, [7.0, 7.0])]])
+
+        db.create_study({"study_id": "ga_empty", "study_type": "genetic_algorithm", "study_name": "Nothing yet",
+                         "optimization_objective": "cost,co2", "objective_directions": ["minimize", "minimize"],
+                         "status": "pending", "created_at": "2024-03-05 10:00:00"})
+
+        db.create_study({"study_id": "xss_study", "study_type": "genetic_algorithm", "study_name": XSS_NAME,
+                         "description": XSS_DESCRIPTION, "optimization_objective": "cost,co2",
+                         "objective_directions": ["minimize", "minimize"], "status": "running",
+                         "created_at": "2024-03-06 10:00:00"})
+        db.log_study_runs([{"study_id": "xss_study", "generation_number": 0, "parameter_vector": [1.0],
+                            "objectives": o} for o in ([1.0, 2.0], [2.0, 1.0])])
+        db.update_study_status("xss_study", "failed")
+
+        # A run id is data too: one run, so it is the front and its knee.
+        db.create_study({"study_id": "md_runs", "study_type": "genetic_algorithm", "study_name": "Markdown run ids",
+                         "optimization_objective": "cost,co2", "objective_directions": ["minimize", "minimize"],
+                         "status": "running", "created_at": "2024-02-01 10:00:00"})
+        db.log_study_runs([{"study_id": "md_runs", "run_id": MARKDOWN_RUN_ID, "generation_number": 0,
+                            "parameter_vector": [1.0], "objectives": [1.0, 1.0]}])
+        db.update_study_status("md_runs", "failed")
+
+    from storage.prompt_optimization import PromptOptimizationStore
+
+    with PromptOptimizationStore(url, project_id="proj-a", project_name="Project A") as store:
+        store.create_run({"id": "run-good", "name": "MIPRO light", "optimizer_type": "miprov2", "status": "running",
+                          "model_name": "model-x", "task_name": "intent", "baseline_score": 0.5,
+                          "tags": ["intent", "prod"], "config": {"model": "model-x", "num_trials": 3}})
+        store.add_iterations("run-good", PROMPT_ITERATIONS)
+        store.add_samples("run-good", PROMPT_SAMPLES)
+        store.complete_run("run-good", final_score=0.8)
+        store.create_run({"id": "run-bad", "name": XSS_NAME, "optimizer_type": "copro", "status": "running",
+                          "baseline_score": 0.5, "tags": ["experiment"]})
+        store.fail_run("run-bad", PROMPT_ERROR)
+        store.refresh_analytics()   # PostgreSQL: the analytics view is as fresh as its last refresh
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def seeded(request, tmp_path_factory) -> str:
+    """The dataset on one backend; its URL. Read-only for the tests."""
+    root = _root_conftest()
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'hive.db'}"
+    else:
+        url = root.create_pg_database(template=request.getfixturevalue("pg_template"))
+    build_dataset(url)
+    yield url
+    if request.param == "postgresql":
+        root.drop_pg_database(url)
+
+
+# ---------------------------------------------------------------------------------- AppTest plumbing
+
+
+class MediaStore:
+    """Every in-memory media store AppTest creates (one per run), so a download button's bytes can be read."""
+
+    def __init__(self):
+        self.stores = []
+
+    def read(self, button) -> bytes:
+        name = button.proto.url.rsplit("/", 1)[-1]
+        for store in reversed(self.stores):
+            try:
+                return store.get_file(name).content
+            except Exception:  # noqa: BLE001 - not in this run's store
+                continue
+        raise AssertionError(f"download {button.proto.url} not found in the media stores")
+
+
+@pytest.fixture
+def media(monkeypatch) -> MediaStore:
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    recorder = MediaStore()
+
+    class Recording(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            recorder.stores.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+    return recorder
+
+
+class Dashboard:
+    """Opens pages of app.py on one database URL."""
+
+    def __init__(self, url: str, monkeypatch, home: Path):
+        self.url = url
+        monkeypatch.setenv("HIVE_DB_URL", url)
+        monkeypatch.setenv("HIVE_HOME", str(home))  # never the developer's ~/.hive
+
+    def open(self, page: str = STUDIES, /, **params):
+        """A fresh session: open ``page`` with ``params`` in the URL (like pasting a link)."""
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+        if page == STUDIES:
+            at.query_params.update(params)
+            at.run()
+        else:
+            at.run()  # switch_page needs the st.navigation registry of a first run
+            at.query_params.clear()
+            at.query_params.update(params)
+            at.switch_page(page)
+            at.run()
+        check_clean(at)
+        return at
+
+
+@pytest.fixture
+def dash(seeded, monkeypatch, tmp_path) -> Dashboard:
+    return Dashboard(seeded, monkeypatch, tmp_path)
+
+
+def walk(node):
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from walk(child)
+
+
+def elements(at):
+    yield from walk(at.main)
+    yield from walk(at.sidebar)
+
+
+MARKUP = ("<img", "<script", "![", "](http", "**not bold**")
+
+
+def check_clean(at) -> None:
+    """No exception, no element renders HTML, and no Markdown-rendered text carries raw user markup."""
+    assert not at.exception, [e.value for e in at.exception]
+    for element in elements(at):
+        proto = getattr(element, "proto", None)
+        if proto is None:
+            continue
+        if hasattr(proto, "allow_html"):
+            assert not proto.allow_html, f"{element.type} renders HTML: {proto}"
+        body = getattr(proto, "body", None)
+        if isinstance(body, str) and element.type not in ("text", "code"):
+            found = [m for m in MARKUP if m in body]
+            assert not found, f"{element.type} renders user text as Markdown ({found}): {body!r}"
+
+
+def shown(element) -> str:
+    """What an alert shows on screen: the page escapes Markdown in messages (they quote names and SQL)."""
+    return re.sub(r"\\(.)", r"\1", element.value)
+
+
+def texts(elements_list) -> list[str]:
+    """Texts as shown on screen (Markdown escapes, which the pages add to data, removed)."""
+    return [shown(e) for e in elements_list]
+
+
+def metric_values(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+# st.dataframe elements carry no key in AppTest; they are found by their place on the page.
+TABLES = {"studies_table": 0, "runs_table": 0, "best_table": 1, "compare_table": 0, "conv_table": 0,
+          "selected_table": 0, "rank_table": 0, "risk_table": 1, "export_preview": 0, "sql_result": -1}
+
+
+def table(at, key: str) -> pd.DataFrame:
+    assert at.dataframe, f"no dataframe on the page (wanted {key})"
+    return at.dataframe[TABLES[key]].value
+
+
+def _decode(value):
+    """Plotly's JSON: typed arrays come as {"dtype", "bdata"[, "shape"]} (base64); make them lists."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+            if "shape" in value:
+                array = array.reshape([int(s) for s in str(value["shape"]).split(",")])
+            return array.tolist()
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def charts(at) -> list[dict]:
+    """Every plotly chart on the page as its decoded figure spec (``data`` traces, ``layout``)."""
+    return [_decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+
+
+def chart(at, key: str) -> dict:
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(f"-chart_{key}"):
+            return _decode(json.loads(element.proto.spec))
+    raise AssertionError(f"no chart {key!r}; have {[c.proto.id for c in at.get('plotly_chart')]}")
+
+
+def trace(figure: dict, name: str) -> dict:
+    found = [t for t in figure["data"] if t.get("name") == name]
+    assert len(found) == 1, f"trace {name!r}: {[t.get('name') for t in figure['data']]}"
+    return found[0]
+
+
+def download(at, media: MediaStore, key: str) -> pd.DataFrame:
+    buttons = [b for b in at.get("download_button") if b.proto.id.endswith(f"-csv_{key}")]
+    assert buttons, f"no CSV button {key!r}"
+    return pd.read_csv(io.BytesIO(media.read(buttons[0])))
+
+
+def widget(at, kind: str, key: str):
+    return getattr(at, kind)(key=key)
+
+
+def select_on_chart(at, key: str, run_ids: list[str]):
+    """What the browser sends after a box selection on a plotly chart (points carry their run_id as
+    customdata). AppTest has no plotly interaction, so the widget state is sent as the frontend
+    would (private ``_run``; the browser test does the real drag)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    element = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-chart_{key}"))
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    state = states.widgets.add()
+    state.id = element.proto.id
+    state.string_value = json.dumps({"selection": {
+        "points": [{"customdata": run_id, "curve_number": 1, "point_index": i} for i, run_id in enumerate(run_ids)],
+        "point_indices": list(range(len(run_ids))), "box": [{"xref": "x", "yref": "y", "x": [0, 1], "y": [0, 1]}],
+        "lasso": []}})
+    at._run(states)
+    check_clean(at)
+    return at
+
+
+def hypervolume_2d(points, reference) -> float:
+    """Independent 2-D hypervolume (minimization): sweep the non-dominated points by the first objective."""
+    total, best_y = 0.0, reference[1]
+    for x, y in sorted(points):
+        if y < best_y:
+            total += (reference[0] - x) * (best_y - y)
+            best_y = y
+    return total
+
+
+# ------------------------------------------------------------------------------------- Studies
+
+
+def test_studies_lists_every_study_with_counts_and_values(dash, media):
+    at = dash.open(STUDIES)
+    assert texts(at.title) == ["Studies"]
+    assert metric_values(at) == {k: str(v) for k, v in STATUS_COUNTS.items()}
+    frame = table(at, "studies_table")
+    assert frame["study_id"].tolist() == STUDY_ORDER
+    rows = frame.set_index("study_id")
+    assert rows["run_count"].to_dict() == RUN_COUNTS
+    assert rows.loc["ga_two", "best_fitness"] == 3.0               # failed run (fitness 1) does not count
+    assert rows.loc["ga_single", "best_fitness"] == 5.0            # maximized
+    assert rows.loc["mc_risk", "best_fitness"] == 100.0
+    assert rows.loc["ga_live", "best_fitness"] == 4.0              # derived while running
+    assert pd.isna(rows.loc["ga_empty", "best_fitness"])
+    assert rows.loc["ga_two", "status"] == "completed" and rows.loc["ga_two", "progress_percent"] == 100.0
+    assert rows.loc["ga_live", "progress_percent"] == 50.0
+    assert rows.loc["ga_two", "execution_time_seconds"] == 42.0
+    assert rows.loc["xss_study", "study_name"] == XSS_NAME
+    assert rows.loc["ga_two", "open"] == "study?study=ga_two"
+    assert str(rows.loc["ga_two", "created_at"]).startswith("2024-03-01 10:00:00")
+
+    csv = download(at, media, "studies")
+    assert csv["study_id"].tolist() == STUDY_ORDER
+    assert csv.set_index("study_id")["run_count"].to_dict() == RUN_COUNTS
+    assert csv.set_index("study_id").loc["xss_study", "study_name"] == XSS_NAME
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"type": "monte_carlo"}, ["mc_risk"]),
+    ({"status": "completed"}, ["mc_risk", "ga_single", "ga_two", "ga_three"]),
+    ({"type": "genetic_algorithm", "status": "failed"}, ["xss_study", "md_runs"]),
+    ({"q": "onerror"}, ["xss_study"]),                       # matches the name
+    ({"q": "AGAINST"}, ["ga_two"]),                          # matches the description, any case
+    ({"q": "%"}, []),                                        # LIKE wildcards are literal
+    ({"created": "2024-03-02,2024-03-03"}, ["mc_risk", "ga_single"]),
+])
+def test_studies_filters_come_from_the_url(dash, params, expected):
+    at = dash.open(STUDIES, **params)
+    if "type" in params:
+        assert widget(at, "multiselect", "f_type").value == params["type"].split(",")
+    if "status" in params:
+        assert widget(at, "multiselect", "f_status").value == params["status"].split(",")
+    if "q" in params:
+        assert widget(at, "text_input", "f_text").value == params["q"]
+    if "created" in params:
+        assert [d.isoformat() for d in widget(at, "date_input", "f_created").value] == params["created"].split(",")
+    if expected:
+        assert table(at, "studies_table")["study_id"].tolist() == expected
+    else:
+        assert not at.dataframe
+        assert texts(at.info) == ["No study matches these filters. Clear a filter to see more."]
+
+
+def test_studies_widgets_write_the_url(dash):
+    at = dash.open(STUDIES)
+    widget(at, "multiselect", "f_status").set_value(["running", "pending"]).run()
+    check_clean(at)
+    assert at.query_params["status"] == "running,pending"
+    assert sorted(table(at, "studies_table")["study_id"]) == ["ga_empty", "ga_live"]
+    widget(at, "text_input", "f_text").input("still").run()
+    check_clean(at)
+    assert at.query_params["q"] == "still"
+    assert table(at, "studies_table")["study_id"].tolist() == ["ga_live"]
+    widget(at, "multiselect", "f_status").set_value([]).run()
+    widget(at, "text_input", "f_text").input("").run()
+    check_clean(at)
+    assert "status" not in at.query_params and "q" not in at.query_params
+
+
+# -------------------------------------------------------------------------------- Study detail
+
+
+def test_study_detail_summary_runs_best_designs_and_parameters(dash, media):
+    at = dash.open(DETAIL, study="ga_two")
+    assert widget(at, "selectbox", "pick_study").value == "ga_two"
+    assert metric_values(at) == {"Type": "genetic_algorithm", "Status": "completed", "Runs": "12",
+                                 "Best fitness": "3", "Progress": "100%", "Time (s)": "42.0"}
+    assert texts(at.text)[:2] == ["Objectives: cost (minimize), co2 (minimize)", "cost against co2"]
+
+    runs = table(at, "runs_table")                     # default: sorted by fitness, ascending
+    assert len(runs) == 12
+    assert runs["fitness"].tolist() == sorted([1.0] + GA_TWO_SUCCESS_FITNESS)
+    first = runs.iloc[0]
+    assert first["run_id"] == "ga_two:11" and first["simulation_status"] == "failed"
+    by_id = runs.set_index("run_id")
+    assert by_id.loc["ga_two:9", ["param:p1", "param:p2", "cost", "co2"]].tolist() == [10.0, 100.0, 3.0, 15.0]
+    assert by_id.loc["ga_two:9", "sim:total_cost"] == 3.25
+    assert set(runs.loc[runs["is_pareto_optimal"], "run_id"]) == set(GA_TWO_FRONT)
+    assert [l for l in (n.label for n in at.number_input) if l.startswith("Page")] == ["Page (of 1; 12 runs)"]
+    assert download(at, media, "runs")["run_id"].tolist() == runs["run_id"].tolist()
+
+    best = table(at, "best_table")                     # successful runs only, best first
+    assert best["run_id"].tolist()[:3] == ["ga_two:9", "ga_two:8", "ga_two:4"]
+    assert len(best) == 10 and "ga_two:11" not in best["run_id"].tolist()
+    assert best.iloc[0]["sim:total_cost"] == 3.25 and best.iloc[0]["sim:co2_emissions"] == 15.5
+    assert pd.isna(best.iloc[1]["sim:total_cost"])
+    assert "Linked simulation KPIs are shown for designs whose simulation was logged." in texts(at.caption)
+
+    figure = chart(at, "params")
+    assert [t["name"] for t in figure["data"]] == ["param:p1", "param:p2"]
+    assert sorted(trace(figure, "param:p1")["x"]) == [float(i) for i in range(1, 13)]
+    assert sorted(trace(figure, "param:p2")["x"]) == [10.0 * i for i in range(1, 13)]
+
+
+def test_study_detail_url_state_filters_sorts_and_pages(dash):
+    at = dash.open(DETAIL, study="ga_two", gen="1", sim="success", sort="evaluation_number", desc="1", page="7")
+    assert widget(at, "number_input", "gen").value == 1
+    assert widget(at, "selectbox", "sim").value == "success"
+    assert widget(at, "selectbox", "sort").value == "evaluation_number"
+    assert widget(at, "toggle", "desc").value is True
+    assert widget(at, "number_input", "page").value == 1            # page 7 of 1 is clamped
+    assert table(at, "runs_table")["run_id"].tolist() == ["ga_two:7", "ga_two:6", "ga_two:5", "ga_two:4"]
+    assert "page" not in at.query_params
+
+    widget(at, "selectbox", "sort").set_value("fitness").run()
+    widget(at, "toggle", "desc").set_value(False).run()
+    widget(at, "number_input", "gen").set_value(2).run()
+    check_clean(at)
+    assert at.query_params["sort"] == "fitness" and at.query_params["gen"] == "2"
+    assert "desc" not in at.query_params
+    assert table(at, "runs_table")["run_id"].tolist() == ["ga_two:9", "ga_two:8", "ga_two:10"]   # 3, 4, 12
+    widget(at, "selectbox", "sim").set_value("failed").run()
+    check_clean(at)
+    assert at.query_params["sim"] == "failed"
+    assert table(at, "runs_table")["run_id"].tolist() == ["ga_two:11"]
+
+
+def test_study_detail_of_a_study_with_no_runs(dash):
+    at = dash.open(DETAIL, study="ga_empty")
+    assert metric_values(at) == {"Type": "genetic_algorithm", "Status": "pending", "Runs": "0",
+                                 "Best fitness": "-", "Progress": "-", "Time (s)": "-"}
+    assert table(at, "runs_table").empty
+    assert "No successful runs yet." in texts(at.info)
+    assert "This study's runs carry no parameters." in texts(at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_study_detail_survives_a_page_number_below_one_in_the_url(dash):
+    at = dash.open(DETAIL, study="ga_two", page="0")
+    assert widget(at, "number_input", "page").value == 1
+
+
+def test_study_detail_survives_a_negative_generation_in_the_url(dash):
+    at = dash.open(DETAIL, study="ga_two", gen="-1")
+    assert len(table(at, "runs_table")) == 12
+
+
+# ------------------------------------------------------------------------------------- Compare
+
+
+def test_compare_table_convergence_fronts_and_distributions(dash, media):
+    at = dash.open(COMPARE, studies="ga_two,ga_single,mc_risk")
+    assert widget(at, "multiselect", "pick_studies").value == ["ga_two", "ga_single", "mc_risk"]
+    frame = table(at, "compare_table").set_index("study_id")
+    assert frame.index.tolist() == ["ga_two", "ga_single", "mc_risk"]
+    assert frame["best_fitness"].tolist() == [3.0, 5.0, 100.0]
+    assert frame["run_count"].tolist() == [12, 6, 20]
+    assert frame.loc["ga_two", "avg_fitness"] == pytest.approx(sum(GA_TWO_SUCCESS_FITNESS) / 11)
+    assert frame.loc["ga_single", "avg_fitness"] == pytest.approx(17 / 6)
+    assert frame.loc["mc_risk", "avg_fitness"] == pytest.approx(109.5)
+    assert frame.loc["ga_two", "pareto_count"] == 5 and frame.loc["mc_risk", "pareto_count"] == 20
+    assert pd.isna(frame.loc["ga_single", "pareto_count"])
+    assert frame["objectives"].tolist() == [2, 1, 2]
+    assert download(at, media, "compare")["study_id"].tolist() == ["ga_two", "ga_single", "mc_risk"]
+
+    convergence = chart(at, "conv")
+    assert [t["name"] for t in convergence["data"]] == ["ga_two best so far", "ga_single best so far"]
+    assert trace(convergence, "ga_two best so far")["y"] == [6.0, 5.0, 3.0]
+    assert trace(convergence, "ga_single best so far")["y"] == [3.0, 5.0]       # maximized: running max
+    # ga_two (cost, co2) and mc_risk (cost, renewable) share one objective name only.
+    assert "The multi-objective studies chosen share fewer than two objective names." in texts(at.caption)
+    hypervolume = chart(at, "hv")
+    assert [t["name"] for t in hypervolume["data"]] == ["ga_two"]
+    assert trace(hypervolume, "ga_two")["y"] == pytest.approx(GA_TWO_HYPERVOLUME)
+    boxes = chart(at, "fitdist")
+    assert [t["type"] for t in boxes["data"]] == ["box"] * 3
+    assert sorted(trace(boxes, "ga_two")["y"]) == sorted(GA_TWO_SUCCESS_FITNESS)
+
+
+def test_compare_fronts_and_url_state(dash):
+    at = dash.open(COMPARE, studies="ga_two,ga_live", x="cost", y="co2", dist="ecdf")
+    assert widget(at, "selectbox", "cx").value == "cost" and widget(at, "selectbox", "cy").value == "co2"
+    assert widget(at, "radio", "dist").value == "ecdf"
+    fronts = chart(at, "fronts")
+    two = trace(fronts, "ga_two")
+    assert list(zip(two["x"], two["y"])) == sorted(GA_TWO_FRONT.values())
+    live = trace(fronts, "ga_live")                           # running: front computed from its runs
+    assert list(zip(live["x"], live["y"])) == [(4.0, 6.0), (5.0, 5.0), (6.0, 3.0)]
+    ecdf = chart(at, "fitdist")
+    assert [t["type"] for t in ecdf["data"]] == ["scatter", "scatter"]
+    assert trace(ecdf, "ga_two")["x"] == sorted(GA_TWO_SUCCESS_FITNESS)
+    assert trace(ecdf, "ga_two")["y"][-1] == 1.0
+
+    widget(at, "radio", "dist").set_value("box").run()
+    widget(at, "selectbox", "cx").set_value("co2").run()
+    check_clean(at)
+    assert "dist" not in at.query_params and at.query_params["x"] == "co2"
+    widget(at, "multiselect", "pick_studies").set_value(["ga_two"]).run()
+    check_clean(at)
+    assert at.query_params["studies"] == "ga_two"
+    assert texts(at.info) == ["Choose two to five studies to compare."]
+
+
+def test_compare_with_a_study_without_runs(dash):
+    at = dash.open(COMPARE, studies="ga_two,ga_empty")
+    frame = table(at, "compare_table").set_index("study_id")
+    assert frame.loc["ga_empty", "run_count"] == 0 and frame.loc["ga_empty", "pareto_count"] == 0
+    assert pd.isna(frame.loc["ga_empty", "avg_fitness"])
+
+
+# --------------------------------------------------------------------------------- Convergence
+
+
+def test_convergence_curves_band_and_table(dash, media):
+    at = dash.open(CONVERGENCE, studies="ga_two")
+    assert widget(at, "toggle", "log").value is False and widget(at, "toggle", "band").value is True
+    main = chart(at, "main")
+    assert [t["name"] for t in main["data"]] == ["ga_two ±1 std", "ga_two best fitness", "ga_two average fitness",
+                                                "ga_two worst fitness", "ga_two best so far"]
+    assert trace(main, "ga_two best fitness")["x"] == [0, 1, 2]
+    assert trace(main, "ga_two best fitness")["y"] == GA_TWO_BEST
+    assert trace(main, "ga_two average fitness")["y"] == pytest.approx(GA_TWO_AVERAGE)
+    assert trace(main, "ga_two worst fitness")["y"] == GA_TWO_WORST
+    assert trace(main, "ga_two best so far")["y"] == [6.0, 5.0, 3.0]
+    assert main["layout"]["yaxis"]["type"] == "linear"
+    assert trace(chart(at, "hv"), "ga_two")["y"] == pytest.approx(GA_TWO_HYPERVOLUME)
+    # The independent sweep agrees with the hand-worked figures.
+    assert hypervolume_2d(GA_TWO_FRONT.values(), GA_TWO_REFERENCE) == GA_TWO_HYPERVOLUME[-1]
+    assert trace(chart(at, "stag"), "ga_two")["y"] == [0, 0, 0]        # improved every generation
+    frame = table(at, "conv_table")
+    assert frame["generation_number"].tolist() == [0, 1, 2]
+    assert frame["best_fitness"].tolist() == GA_TWO_BEST
+    assert frame["evaluations_in_generation"].tolist() == [4, 4, 4]       # the failed run counts as evaluated
+    assert download(at, media, "conv")["best_so_far"].tolist() == [6.0, 5.0, 3.0]
+
+
+def test_convergence_url_state_log_axis_and_band(dash):
+    at = dash.open(CONVERGENCE, studies="ga_two,ga_live", log="1", noband="1")
+    assert widget(at, "multiselect", "pick_studies").value == ["ga_two", "ga_live"]
+    assert widget(at, "toggle", "log").value is True and widget(at, "toggle", "band").value is False
+    main = chart(at, "main")
+    assert main["layout"]["yaxis"]["type"] == "log"
+    assert not [t for t in main["data"] if "std" in t["name"]]
+    # ga_live is running: its history is computed from its runs (gen 0: 5, 6; gen 1: 4, 7).
+    assert trace(main, "ga_live best fitness")["y"] == [5.0, 4.0]
+    frame = table(at, "conv_table")
+    assert frame.loc[frame["study_id"] == "ga_live", "source"].tolist() == ["computed", "computed"]
+
+    widget(at, "toggle", "log").set_value(False).run()
+    widget(at, "toggle", "band").set_value(True).run()
+    check_clean(at)
+    assert "log" not in at.query_params and "noband" not in at.query_params
+    assert chart(at, "main")["layout"]["yaxis"]["type"] == "linear"
+
+
+def test_convergence_of_a_study_without_generations(dash):
+    at = dash.open(CONVERGENCE, studies="ga_empty")
+    assert texts(at.info) == ["These studies have no generations yet (runs without generation numbers have no "
+                              "convergence history)."]
+    at = dash.open(CONVERGENCE, studies="mc_risk")                     # Monte Carlo: no generations
+    assert not at.get("plotly_chart") and at.info
+
+
+# ------------------------------------------------------------------------------ Pareto explorer
+
+
+def test_pareto_front_cloud_knee_and_parallel_coordinates(dash, media):
+    at = dash.open(PARETO, study="ga_two")
+    assert widget(at, "slider", "pgen").value == 2
+    assert f"Front: 5 designs (generations up to 2); knee point {GA_TWO_KNEE}" in texts(at.caption)
+    figure = chart(at, "pareto")
+    assert [t["name"] for t in figure["data"]] == ["dominated (sample)", "Pareto front", "knee point"]
+    front = trace(figure, "Pareto front")
+    assert list(zip(front["x"], front["y"])) == sorted(GA_TWO_FRONT.values())
+    assert front["customdata"] == [run for run, _ in sorted(GA_TWO_FRONT.items(), key=lambda kv: kv[1])]
+    cloud = trace(figure, "dominated (sample)")
+    assert sorted(cloud["customdata"]) == sorted({f"ga_two:{i}" for i in range(11)} - set(GA_TWO_FRONT))
+    assert trace(figure, "knee point")["customdata"] == [GA_TWO_KNEE]
+    assert figure["layout"]["dragmode"] == "select"
+    assert figure["layout"]["xaxis"]["title"]["text"] == "cost"
+
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-chart_parcoords")]  # on request
+    widget(at, "toggle", "pc").set_value(True).run()
+    check_clean(at)
+    assert at.query_params["pc"] == "1"
+    parallel = chart(at, "parcoords")["data"][0]
+    assert [d["label"] for d in parallel["dimensions"]] == ["cost", "co2", "param:p1", "param:p2"]
+    assert sorted(parallel["dimensions"][0]["values"]) == sorted(x for x, _ in GA_TWO_FRONT.values())
+    csv = download(at, media, "front")
+    assert sorted(csv["run_id"]) == sorted(GA_TWO_FRONT)
+    assert "Drag a box or lasso on the chart (or click points) to list designs here." in texts(at.caption)
+
+
+def test_pareto_selection_fills_the_selected_designs_table(dash, media):
+    at = dash.open(PARETO, study="ga_two")
+    select_on_chart(at, "pareto", ["ga_two:9", "ga_two:8"])
+    chosen = table(at, "selected_table").set_index("run_id")
+    assert sorted(chosen.index) == ["ga_two:8", "ga_two:9"]
+    assert chosen.loc["ga_two:9", ["cost", "co2", "param:p1", "param:p2"]].tolist() == [3.0, 15.0, 10.0, 100.0]
+    assert chosen.loc["ga_two:9", "sim:total_cost"] == 3.25
+    assert sorted(download(at, media, "selected")["run_id"]) == ["ga_two:8", "ga_two:9"]
+
+
+@pytest.mark.parametrize("generation", [0, 1])
+def test_pareto_generation_slider_from_the_url(dash, generation):
+    at = dash.open(PARETO, study="ga_two", gen=str(generation), x="co2", y="cost")
+    assert widget(at, "slider", "pgen").value == generation
+    assert widget(at, "selectbox", "px").value == "co2" and widget(at, "selectbox", "py").value == "cost"
+    front = trace(chart(at, "pareto"), "Pareto front")
+    assert set(front["customdata"]) == GA_TWO_FRONT_UP_TO[generation]
+    assert front["x"] == sorted(front["x"])                                   # sorted by the x objective (co2)
+    assert any(c.startswith(f"Front: 3 designs (generations up to {generation})") for c in texts(at.caption))
+
+
+def test_pareto_widgets_write_the_url(dash):
+    at = dash.open(PARETO, study="ga_two")
+    assert "gen" not in at.query_params                                      # the last generation is the default
+    widget(at, "slider", "pgen").set_value(1).run()
+    check_clean(at)
+    assert at.query_params["gen"] == "1"
+    widget(at, "selectbox", "px").set_value("co2").run()
+    check_clean(at)
+    assert at.query_params["x"] == "co2"
+    assert chart(at, "pareto")["layout"]["xaxis"]["title"]["text"] == "co2"
+    widget(at, "selectbox", "pick_study").set_value("ga_live").run()
+    check_clean(at)
+    assert at.query_params["study"] == "ga_live"
+
+
+def test_pareto_three_objectives_in_3d(dash):
+    at = dash.open(PARETO, study="ga_three")
+    assert widget(at, "toggle", "p3d").disabled is False
+    widget(at, "toggle", "p3d").set_value(True).run()
+    check_clean(at)
+    figure = chart(at, "pareto")
+    assert {t["type"] for t in figure["data"]} == {"scatter3d"}
+    # (4,6,6) is dominated by (1,5,3); the other three trade off.
+    assert len(trace(figure, "Pareto front")["x"]) == 3
+    assert at.query_params.get("z")
+
+
+def test_pareto_3d_view_survives_its_own_url(dash):
+    at = dash.open(PARETO, study="ga_three")
+    widget(at, "toggle", "p3d").set_value(True).run()
+    link = dict(at.query_params)
+    again = dash.open(PARETO, **link)
+    assert widget(again, "toggle", "p3d").value is True
+
+
+def test_pareto_generation_below_the_first_is_clamped(dash):
+    at = dash.open(PARETO, study="ga_two", gen="-5")
+    assert widget(at, "slider", "pgen").value == 0
+    assert set(trace(chart(at, "pareto"), "Pareto front")["customdata"]) == GA_TWO_FRONT_UP_TO[0]
+
+
+def test_pareto_empty_states(dash):
+    single = dash.open(PARETO, study="ga_single")
+    assert texts(single.info) == ["This study has a single objective, so it has no Pareto front. Choose a "
+                                  "multi-objective study (one created with two or more objective_directions), "
+                                  "or look at its convergence instead."]
+    assert not single.get("plotly_chart")
+    empty = dash.open(PARETO, study="ga_empty")
+    assert texts(empty.info) == ["This study has no runs yet."]
+    assert not empty.get("plotly_chart")
+
+
+def test_pareto_of_a_running_study_is_computed_from_its_runs(dash):
+    at = dash.open(PARETO, study="ga_live")
+    front = trace(chart(at, "pareto"), "Pareto front")
+    assert list(zip(front["x"], front["y"])) == [(4.0, 6.0), (5.0, 5.0), (6.0, 3.0)]
+
+
+def test_pareto_of_a_running_study_shows_runs_logged_after_the_first_view(monkeypatch, tmp_path):
+    import uuid
+
+    from storage import DatabaseMetadataService
+
+    study = f"live_{uuid.uuid4().hex[:8]}"      # st.cache_data is per process: a key no other test uses
+    path = tmp_path / "live.db"
+    with DatabaseMetadataService(path) as db:
+        db.create_study({"study_id": study, "study_type": "genetic_algorithm", "optimization_objective": "cost,co2",
+                         "objective_directions": ["minimize", "minimize"], "status": "running"})
+        db.log_study_runs([{"study_id": study, "generation_number": 0, "parameter_vector": [1.0], "objectives": o}
+                           for o in ([5.0, 5.0], [6.0, 3.0])])
+    dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
+    first = dash.open(PARETO, study=study)
+    assert len(trace(chart(first, "pareto"), "Pareto front")["x"]) == 2
+    with DatabaseMetadataService(path) as db:      # the optimizer logs a run that dominates both
+        db.log_study_runs([{"study_id": study, "generation_number": 1, "parameter_vector": [2.0],
+                            "objectives": [1.0, 1.0]}])
+    again = dash.open(PARETO, study=study)
+    front = trace(chart(again, "pareto"), "Pareto front")
+    assert list(zip(front["x"], front["y"])) == [(1.0, 1.0)]
+
+
+# --------------------------------------------------------------------- Sensitivity & uncertainty
+
+
+def test_sensitivity_heatmap_bars_tables_and_distribution(dash, media):
+    at = dash.open(SENSITIVITY, study="mc_risk")
+    measure = widget(at, "selectbox", "measure")
+    assert measure.options == ["Pearson", "Spearman", "Sobol first-order", "Sobol total"]
+    assert measure.value == "Pearson"
+    heat = chart(at, "heat")["data"][0]
+    assert heat["x"] == ["cost", "renewable"] and heat["y"] == ["capex", "fuel"]
+    assert heat["z"] == [[-0.3, -0.6], [0.9, 0.1]]
+    bars = chart(at, "bars")["data"][0]
+    assert widget(at, "selectbox", "objective").value == "cost"
+    assert bars["y"] == ["capex", "fuel"] and bars["x"] == [-0.3, 0.9]        # ascending
+
+    ranks = table(at, "rank_table")
+    assert len(ranks) == 4
+    assert ranks.set_index(["parameter_name", "objective_name"]).loc[("fuel", "cost"), "sobol_total"] == 0.75
+    assert len(download(at, media, "rank")) == 4
+    risk = table(at, "risk_table")
+    assert len(risk) == 1
+    for key, value in MC_RISK.items():
+        assert risk.iloc[0][key] == value, key
+    assert download(at, media, "risk").iloc[0]["cvar_95"] == 119.0
+
+    distribution = chart(at, "dist_cost")
+    histogram = trace(distribution, "samples")
+    assert sorted(histogram["x"]) == [100.0 + i for i in range(20)]
+    ecdf = trace(distribution, "ECDF")
+    assert ecdf["y"][-1] == 1.0 and len(ecdf["y"]) == 20
+    marked = sorted({shape["x0"] for shape in distribution["layout"]["shapes"]})
+    assert marked == [101.0, 109.5, 118.0, 119.0]                              # P5, P50, P95 = VaR95, CVaR95
+
+
+def test_sensitivity_url_state_and_widgets(dash):
+    at = dash.open(SENSITIVITY, study="mc_risk", measure="Sobol first-order", objective="cost")
+    assert widget(at, "selectbox", "measure").value == "Sobol first-order"
+    bars = chart(at, "bars")["data"][0]
+    assert bars["x"] == [0.1, 0.7] and bars["error_x"]["array"] == [0.02, 0.05]
+    widget(at, "selectbox", "measure").set_value("Spearman").run()
+    widget(at, "selectbox", "objective").set_value("renewable").run()
+    check_clean(at)
+    assert at.query_params["measure"] == "Spearman" and at.query_params["objective"] == "renewable"
+    bars = chart(at, "bars")["data"][0]
+    assert bars["y"] == ["capex", "fuel"] and bars["x"] == [-0.65, 0.15]
+
+
+def test_sensitivity_empty_states(dash):
+    at = dash.open(SENSITIVITY, study="ga_two")
+    assert texts(at.info)[0].startswith("This study has no uncertainty or sensitivity results yet.")
+    # Studies with no runs and no Monte Carlo type are not offered at all.
+    assert "ga_empty" not in widget(at, "selectbox", "pick_study").options
+
+
+# ---------------------------------------------------------------------------- Prompt optimization
+
+
+def test_prompt_optimization_project_leaderboard_runs_and_run_detail(request, dash, media):
+    at = dash.open(PROMPTS, run="run-good")
+    assert widget(at, "selectbox", "project").value == "proj-a"
+    metrics = [(m.label, m.value) for m in at.metric]
+    assert metrics[:5] == [("Runs", "2"), ("Success rate", "50%"), ("Avg improvement", "+0.3000"),
+                           ("Tokens", "385"), ("Cost", "$0.04")]
+    assert metrics[5:] == [("Status", "completed"), ("Final score", "0.8000"), ("Tokens", "385"),
+                           ("Cost", "$0.0350"), ("Avg latency", "100 ms")]
+    leaderboard = at.dataframe[0].value
+    assert leaderboard["id"].tolist() == ["run-good"]
+    assert leaderboard.iloc[0]["final_score"] == 0.8 and leaderboard.iloc[0]["improvement"] == pytest.approx(0.3)
+    runs = at.dataframe[1].value.set_index("id")
+    assert sorted(runs.index) == ["run-bad", "run-good"]
+    assert runs.loc["run-bad", "name"] == XSS_NAME and runs.loc["run-bad", "status"] == "failed"
+    assert runs.loc["run-good", "prompt_tokens"] == 350 and runs.loc["run-good", "completion_tokens"] == 35
+    assert download(at, media, "runs")["id"].tolist() == runs.index.tolist()
+
+    scatter = chart(at, "scorecost")
+    assert trace(scatter, "miprov2")["x"] == [pytest.approx(0.035)] and trace(scatter, "miprov2")["y"] == [0.8]
+    scores = chart(at, "iterscores")
+    assert trace(scores, "full evaluation")["x"] == [0, 2] and trace(scores, "full evaluation")["y"] == [0.55, 0.8]
+    assert trace(scores, "minibatch evaluation")["x"] == [1]
+    assert trace(scores, "best so far (full)")["y"] == [0.55, 0.8]
+    assert trace(scores, "best iteration")["x"] == [2]
+    assert XSS_DESCRIPTION in [c.value for c in at.code]        # instructions: plain code blocks, never Markdown
+    samples = at.dataframe[-1].value
+    assert samples["sample_index"].tolist() == [0, 1] and samples["success"].tolist() == [True, False]
+    assert download(at, media, "samples")["error"].fillna("").tolist() == ["", "timeout"]
+
+
+def test_prompt_optimization_url_state_and_widgets(request, dash):
+    at = dash.open(PROMPTS, project="proj-a", status="failed", run="run-bad")
+    assert widget(at, "multiselect", "rstatus").value == ["failed"]
+    assert at.dataframe[-1].value["id"].tolist() == ["run-bad"]
+    assert widget(at, "selectbox", "run").value == "run-bad"
+    assert f"Error: {PROMPT_ERROR}" in texts(at.text)                  # st.text: literal
+    widget(at, "multiselect", "rstatus").set_value([]).run()
+    widget(at, "text_input", "rtags").input("prod").run()
+    check_clean(at)
+    assert "status" not in at.query_params and at.query_params["tags"] == "prod"
+    assert at.dataframe[1].value["id"].tolist() == ["run-good"]
+    assert at.query_params["run"] == "run-good"                        # the chosen run left the list
+    widget(at, "toggle", "failed").set_value(True).run()
+    check_clean(at)
+    assert at.query_params["failed"] == "1"
+    assert at.dataframe[-1].value["success"].tolist() == [False, True]
+    widget(at, "text_input", "rtags").input("nothing-has-this").run()
+    check_clean(at)
+    assert texts(at.info) == ["No run matches these filters."]
+
+
+# ------------------------------------------------------------------------------- Data & export
+
+
+@pytest.mark.parametrize("study, kind, rows", [
+    ("ga_two", "runs", 12), ("ga_two", "convergence", 3), ("ga_two", "pareto", 5),
+    ("mc_risk", "uncertainty", 1), ("mc_risk", "sensitivity", 4), ("ga_empty", "convergence", 0),
+    pytest.param("ga_empty", "runs", 0),
+])
+def test_export_tables_preview_and_csv(dash, media, study, kind, rows):
+    at = dash.open(EXPORT, study=study, table=kind)
+    assert widget(at, "selectbox", "table").value == kind
+    assert f"{rows:,} rows" in texts(at.caption)
+    preview = table(at, "export_preview")
+    assert len(preview) == rows
+    csv = download(at, media, "export")
+    assert len(csv) == rows
+    if kind == "runs" and rows:
+        assert sorted(csv["evaluation_number"]) == list(range(12))
+        assert csv.set_index("run_id").loc["ga_two:9", ["param:p1", "cost", "co2"]].tolist() == [10.0, 3.0, 15.0]
+    if kind == "pareto":
+        assert sorted(csv["run_id"]) == sorted(GA_TWO_FRONT)
+
+
+def test_export_runs_filters_and_url(dash):
+    at = dash.open(EXPORT, study="ga_two")
+    assert widget(at, "selectbox", "table").value == "runs" and at.query_params["table"] == "runs"
+    widget(at, "selectbox", "xsim").set_value("failed").run()
+    check_clean(at)
+    assert table(at, "export_preview")["run_id"].tolist() == ["ga_two:11"]
+    widget(at, "selectbox", "xsim").set_value("any").run()
+    widget(at, "number_input", "xgen").set_value(1).run()
+    check_clean(at)
+    assert sorted(table(at, "export_preview")["run_id"]) == ["ga_two:4", "ga_two:5", "ga_two:6", "ga_two:7"]
+    widget(at, "selectbox", "table").set_value("convergence").run()
+    check_clean(at)
+    assert at.query_params["table"] == "convergence"
+
+
+def test_export_sql_box(dash, media):
+    at = dash.open(EXPORT, study="ga_two")
+    assert len(at.dataframe) == 1                                          # the SQL runs on request only
+    at.button(key="run_sql").click().run()
+    check_clean(at)
+    result = table(at, "sql_result").set_index("study_type")
+    assert result.loc["genetic_algorithm", "studies"] == 7
+    assert result.loc["genetic_algorithm", "runs"] == sum(v for k, v in RUN_COUNTS.items() if k != "mc_risk")
+    assert result.loc["monte_carlo", "runs"] == 20
+    assert at.query_params["sql"].startswith("SELECT study_type")
+
+    at = dash.open(EXPORT, study="ga_two", sql="SELECT study_id, run_count FROM studies ORDER BY study_id")
+    result = table(at, "sql_result")
+    assert dict(zip(result["study_id"], result["run_count"])) == RUN_COUNTS
+    assert len(download(at, media, "sql")) == len(RUN_COUNTS)
+
+    at = dash.open(EXPORT, study="ga_two", sql="SELECT * FROM read_csv('/etc/passwd')")
+    assert texts(at.error) == ["sql: read_csv() is not available here (it reads files or other databases)"]
+
+
+def test_export_sql_error_shows_the_query_literally(dash):
+    at = dash.open(EXPORT, study="ga_two", sql='DROP TABLE "![x](https://example.invalid/sql.png)"')
+    assert at.error  # the refusal is shown...
+    check_clean(at)  # ...as text, not as Markdown with an image
+
+
+# --------------------------------------------------------------------------- every page, literally
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_every_page_opens_without_exception(dash, page):
+    at = dash.open(page)
+    assert texts(at.title) == [TITLES[page]]
+    assert not at.error
+
+
+def test_html_and_markdown_in_study_text_are_shown_literally(dash):
+    studies = dash.open(STUDIES)
+    assert table(studies, "studies_table").set_index("study_id").loc["xss_study", "study_name"] == XSS_NAME
+
+    detail = dash.open(DETAIL, study="xss_study")
+    picker = widget(detail, "selectbox", "pick_study")
+    label = f"xss_study ({XSS_NAME}) [genetic_algorithm]"
+    assert label in picker.options
+    assert XSS_DESCRIPTION in texts(detail.text)                 # st.text: shown exactly, never Markdown
+    for page in (COMPARE, CONVERGENCE, PARETO, SENSITIVITY, EXPORT):
+        at = dash.open(page, study="xss_study", studies="xss_study,ga_two")   # check_clean scans every element
+        assert not at.error
+
+
+def test_run_ids_in_the_pareto_caption_are_shown_literally(dash):
+    dash.open(PARETO, study="md_runs")
+
+
+# ----------------------------------------------------------------------------- empty and broken
+
+
+def test_empty_database_every_page_says_what_to_do(monkeypatch, tmp_path):
+    from storage import DatabaseMetadataService
+
+    path = tmp_path / "empty.db"
+    DatabaseMetadataService(path).close()                          # schema at head, no studies
+    dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
+    expected = {
+        STUDIES: "No studies yet. Log one from an optimizer (see the README), or fill this database with demo data: "
+                 "`hive-cli demo`.",
+        DETAIL: "No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.",
+        COMPARE: "Choose two to five studies to compare.",
+        CONVERGENCE: "No studies yet. Log one from an optimizer, or run `hive-cli demo`.",
+        PARETO: "No studies yet. Log one from an optimizer, or run `hive-cli demo`.",
+        SENSITIVITY: "No studies yet. A Monte Carlo study analysed with analyze_monte_carlo (or `hive-cli demo`) "
+                     "shows here.",
+        EXPORT: "No studies yet.",
+        PROMPTS: "No prompt-optimization runs yet. Record them with `storage.PromptOptimizationStore` or import a "
+                 "DSPy run (`integrations.dspy_import`); `hive-cli demo` adds a few. On PostgreSQL set HIVE_PROJECT (or "
+                 "`project` under [connections.studies] in secrets.toml): row-level security shows one project at a "
+                 "time.",
+    }
+    for page, message in expected.items():
+        at = dash.open(page)
+        assert texts(at.info) == [message], page
+        assert not at.error and not at.get("plotly_chart") and not at.metric, page
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_database_behind_on_migrations_names_the_upgrade_command(monkeypatch, tmp_path, page):
+    path = tmp_path / "legacy_v1.db"
+    shutil.copy(LEGACY_DB, path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    at = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path).open(page)
+    assert len(at.error) == 1
+    message = shown(at.error[0])
+    assert message.startswith("Cannot read the results database: database schema is behind")
+    assert message.endswith(f"Upgrade it with: hive-cli db upgrade {path}")
+    assert texts(at.title) == [TITLES[page]] and not at.dataframe and not at.get("plotly_chart")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before          # the dashboard never writes
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_file_without_schema_names_the_demo_command(monkeypatch, tmp_path):
+    path = tmp_path / "blank.db"
+    path.write_bytes(b"")
+    at = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path).open(STUDIES)
+    assert [shown(e) for e in at.error] == [f"Cannot read the results database: database {path} holds no hive schema yet: "
+                               f"log a study into it, or fill it with demo data: hive-cli demo {path}"]
+
+
+UNREACHABLE = "postgresql://hive:s3cret@127.0.0.1:1/hive"
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_unreachable_database_shows_one_clear_message(monkeypatch, tmp_path, page):
+    at = Dashboard(UNREACHABLE, monkeypatch, tmp_path).open(page)
+    assert len(at.error) == 1
+    message = shown(at.error[0])
+    assert message.startswith("Cannot read the results database: database postgresql://hive:***@127.0.0.1:1/hive "
+                              "is unavailable")
+    assert not [e for e in elements(at) if "s3cret" in str(getattr(e, "proto", ""))]   # no password on screen
+
+
+@pytest.mark.parametrize("url", [UNREACHABLE, "sqlite:///{tmp}/missing.db"])
+def test_unreachable_or_missing_database_message_says_how_to_fix_it(monkeypatch, tmp_path, url):
+    at = Dashboard(url.format(tmp=tmp_path), monkeypatch, tmp_path).open(STUDIES)
+    message = shown(at.error[0])
+    assert "HIVE_DB_URL" in message or "secrets.toml" in message
+
+
+def test_studies_survives_a_bad_date_in_the_url(dash):
+    at = dash.open(STUDIES, created="2024-13-45,2024-01-01")
+    assert len(table(at, "studies_table")) == len(STUDY_ORDER)
+
+
+def test_study_detail_with_many_parameters_renders_within_two_seconds(monkeypatch, tmp_path):
+    from storage import DatabaseMetadataService
+
+    path = tmp_path / "wide.db"
+    with DatabaseMetadataService(path) as db:
+        db.create_study({"study_id": "wide", "study_type": "milp", "parameter_names": [f"x{i}" for i in range(600)]})
+        db.log_study_runs([{"study_id": "wide", "parameter_vector": [float(i) for i in range(600)], "fitness": 1.0}])
+        db.update_study_status("wide", "completed")
+        db.create_study({"study_id": "narrow", "study_type": "milp", "parameter_names": ["x0", "x1"]})
+        db.log_study_runs([{"study_id": "narrow", "parameter_vector": [1.0, 2.0], "fitness": 1.0}])
+    dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
+    dash.open(DETAIL, study="narrow")                  # warm: imports, caches, connection
+    started = time.perf_counter()
+    dash.open(DETAIL, study="wide")
+    assert time.perf_counter() - started < 2.0
+
+
+# -------------------------------------------------------------------------------------- config
+
+
+def test_streamlit_config_is_production_minded():
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    server = config["server"]
+    assert server["enableXsrfProtection"] is True
+    assert server["enableStaticServing"] is False
+    assert server["headless"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+    # CORS stays on (it is what XSRF protection needs; Streamlit forces it on when XSRF is on).
+    assert server.get("enableCORS", True) is True
