@@ -27,17 +27,34 @@ def risk_distribution_figure(values: np.ndarray, risk: dict | None, name: str) -
     return figure
 
 
+ECDF_POINTS = 2_000
+
+
 def fitness_distribution_figure(samples: dict[str, np.ndarray], kind: str = "box") -> go.Figure:
+    """Box (quartiles, mean, whiskers at the last values within 1.5 IQR) or ECDF per study.
+
+    Only summaries reach the browser: a box is five numbers, an ECDF at most ``ECDF_POINTS`` of its
+    exact steps, whatever the sample size (tens of thousands of raw points per study took the
+    browser over a second to draw)."""
     figure = go.Figure()
     for name, values in samples.items():
         finite = np.asarray(values, dtype=float)
-        finite = finite[np.isfinite(finite)]
+        finite = np.sort(finite[np.isfinite(finite)])
         if kind == "ecdf":
-            ordered = np.sort(finite)
-            figure.add_trace(go.Scatter(x=ordered, y=np.arange(1, len(ordered) + 1) / max(len(ordered), 1),
-                                        mode="lines", name=name))
-        else:
-            figure.add_trace(go.Box(y=finite, name=name, boxmean=True))
+            n = len(finite)
+            # Keep the last point of every run of ties (where the ECDF reaches its step's top).
+            tops = np.flatnonzero(np.append(finite[1:] != finite[:-1], True)) if n else np.array([], int)
+            if len(tops) > ECDF_POINTS:
+                tops = tops[np.unique(np.linspace(0, len(tops) - 1, ECDF_POINTS).round().astype(int))]
+            figure.add_trace(go.Scatter(x=finite[tops], y=(tops + 1) / max(n, 1), mode="lines",
+                                        line_shape="hv", name=name))
+        elif len(finite):
+            q1, median, q3 = np.percentile(finite, [25, 50, 75])
+            reach = 1.5 * (q3 - q1)
+            figure.add_trace(go.Box(
+                name=name, x=[name], q1=[q1], median=[median], q3=[q3], mean=[float(finite.mean())],
+                lowerfence=[finite[finite >= q1 - reach][0]], upperfence=[finite[finite <= q3 + reach][-1]],
+            ))
     figure.update_layout(yaxis_title="fitness" if kind == "box" else "share of runs",
                          xaxis_title=None if kind == "box" else "fitness", margin={"t": 30})
     return figure

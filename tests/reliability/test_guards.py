@@ -78,6 +78,20 @@ def test_streamlit_configuration_stays_hardened():
     assert config["browser"]["gatherUsageStats"] is False
 
 
+def test_streamlit_reads_a_light_and_a_dark_theme_from_the_config(monkeypatch):
+    from streamlit import config as st_config
+
+    monkeypatch.chdir(ROOT)
+    try:
+        st_config.get_config_options(force_reparse=True)
+        assert st_config.get_option("theme.light.primaryColor") and st_config.get_option("theme.dark.primaryColor")
+        assert st_config.get_option("theme.base") is None  # a fixed base would hide the viewer's choice
+        assert st_config.get_option("server.enableXsrfProtection") is True
+    finally:
+        monkeypatch.undo()
+        st_config.get_config_options(force_reparse=True)
+
+
 def test_pinned_streamlit_is_past_the_path_traversal_advisory():
     pins = dict(re.findall(r"^([A-Za-z0-9_.\[\]-]+)==([0-9.]+)", (ROOT / "requirements.txt").read_text(), re.M))
     version = tuple(int(part) for part in pins["streamlit"].split("."))
