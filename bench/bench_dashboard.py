@@ -74,27 +74,7 @@ PAGE_FILES = {  # title -> page script (for --profile)
     "Data & export": "pages/data_export.py",
 }
 
-COMPLETE_JS = """(title) => {
-  const ok = (() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-    const h1 = document.querySelector('[data-testid="stMain"] h1');
-    if (!h1 || (title !== null && h1.textContent.trim() !== title)) return false;
-    for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
-      if (!chart.querySelector('.main-svg')) return false;
-    }
-    const visible = (el) => el.getClientRects().length > 0;
-    for (const grid of document.querySelectorAll('[data-testid="stDataFrame"]')) {
-      if (visible(grid) && !grid.querySelector('[data-testid="data-grid-canvas"]')) return false;
-    }
-    if (window.__bench_need_table && !document.querySelector('[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]')) return false;
-    return ![...document.querySelectorAll('[data-testid="stMain"] [data-testid="stSkeleton"]')].some(visible);
-  })();
-  const now = performance.now();
-  if (!ok) { window.__bench_ok_since = null; return false; }
-  if (window.__bench_ok_since == null) window.__bench_ok_since = now;
-  return now - window.__bench_ok_since >= 250 ? window.__bench_ok_since : false;
-}"""
+COMPLETE_JS = (Path(__file__).resolve().parents[1] / "tests" / "browser" / "render_complete.js").read_text()
 
 # Installed before any page script: when the mouse button is released (selection timing).
 OBSERVER_JS = """
@@ -278,7 +258,7 @@ def start_server(db_path: Path, home: Path, post_script_gc: bool = True) -> tupl
 
 
 def wait_complete(page, title: str | None, timeout_s: float = 120.0) -> float:
-    page.evaluate("window.__bench_ok_since = null")
+    page.evaluate("window.__hive_ok_since = null")
     return page.wait_for_function(COMPLETE_JS, arg=title, timeout=timeout_s * 1000, polling=50).json_value()
 
 
@@ -305,7 +285,7 @@ def measure_load(page, runs: RunLog, base: str, path: str, title: str) -> dict:
 
 def measure_click(page, runs: RunLog, index: int, title: str) -> dict:
     start, origin = page.evaluate("""(i) => {
-        window.__bench_ok_since = null;
+        window.__hive_ok_since = null;
         const t0 = performance.now();
         document.querySelectorAll('[data-testid="stSidebarNavLink"]')[i].click();
         return [t0, performance.timeOrigin];
@@ -326,10 +306,10 @@ def measure_selection(page, runs: RunLog, base: str, study: str) -> dict:
     page.mouse.down()
     for step in range(1, 9):
         page.mouse.move(start[0] + (end[0] - start[0]) * step / 8, start[1] + (end[1] - start[1]) * step / 8)
-    page.evaluate("window.__bench_need_table = true")
+    page.evaluate("window.__hive_need_table = true")
     page.mouse.up()
     done = wait_complete(page, "Pareto explorer")
-    page.evaluate("window.__bench_need_table = false")
+    page.evaluate("window.__hive_need_table = false")
     released, origin = page.evaluate("[window.__bench_mouseup, performance.timeOrigin]")
     total = (done - released) / 1000
     selected = chart.evaluate("el => el.querySelector('.js-plotly-plot').data"

@@ -103,11 +103,29 @@ print(committed, retries, flush=True)
 """
 
 
-def soak_pg_restart(pg_url: str, writers: int = 4, batches: int = 150) -> dict:
+def soak_pg_restart(admin_url: str, writers: int = 4, batches: int = 150) -> dict:
+    """On a database of its own (created through ``admin_url``, dropped afterwards)."""
+    import sqlalchemy as sa
+
+    # A fresh connection for each statement: the restarts below end every open one.
+    admin = sa.create_engine(sa.make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT",
+                             poolclass=sa.pool.NullPool)
+    name = f"hive_soak_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        return _pg_restart(sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False),
+                           writers, batches)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _pg_restart(pg_url: str, writers: int, batches: int) -> dict:
     version = sorted(os.listdir("/usr/lib/postgresql"))[-1]
     with DatabaseMetadataService(pg_url) as service:
-        with service.engine.begin() as conn:
-            conn.exec_driver_sql("DELETE FROM studies WHERE study_id = 'pg'")
         service.create_study({"study_id": "pg", "study_type": "genetic_algorithm"})
     processes = [subprocess.Popen([sys.executable, "-c", RESTART_WRITER, pg_url, str(w), str(batches)], cwd=ROOT,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in range(writers)]
@@ -159,7 +177,7 @@ def soak_browsers(sessions: int, minutes: float, directory: Path) -> dict:
                                "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     pages = ["", "study?study=demo_nsga2_pop40", "compare?studies=demo_nsga2_pop40,demo_nsga2_pop80",
              "convergence?studies=demo_nsga2_running", "pareto?study=demo_nsga3_three_objectives",
-             "sensitivity?study=demo_mc_fuel_and_capex", "data"]
+             "sensitivity?study=demo_mc_fuel_and_capex", "prompts", "data"]
     views, errors, peak = 0, 0, 0
     try:
         deadline = time.time() + 60
@@ -185,7 +203,7 @@ def soak_browsers(sessions: int, minutes: float, directory: Path) -> dict:
                     tab.wait_for_function(
                         "() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'",
                         timeout=60_000)
-                    errors += tab.locator("[data-testid=stException]").count()
+                    errors += tab.locator("[data-testid=stException], [data-testid=stAlertContentError]").count()
                     views += 1
                 peak = max(peak, _rss_kb(server.pid))
                 step += 1
@@ -213,7 +231,8 @@ def soak_hostile(examples: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=100)
-    parser.add_argument("--pg-url", default=os.environ.get("HIVE_TEST_PG_URL"))
+    parser.add_argument("--pg-url", default=os.environ.get("HIVE_TEST_PG_URL"),
+                        help="an account allowed to CREATE DATABASE; the soak works in a database of its own")
     parser.add_argument("--browsers", type=int, default=10)
     parser.add_argument("--minutes", type=float, default=2)
     parser.add_argument("--examples", type=int, default=2000)

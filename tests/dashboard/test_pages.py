@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
 import re
 import shutil
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -32,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import create_pg_database, drop_pg_database  # tests/conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -54,15 +53,6 @@ TITLES = {STUDIES: "Studies", DETAIL: "Study detail", COMPARE: "Compare studies"
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")
 
 
-def _root_conftest():
-    """tests/conftest.py's helpers, loaded by path (the name ``conftest`` is ambiguous in this tree)."""
-    name = "hive_tests_root_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
 
 
 # ------------------------------------------------------------------------------------ the data
@@ -244,15 +234,14 @@ def build_dataset(url: str) -> None:
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def seeded(request, tmp_path_factory) -> str:
     """The dataset on one backend; its URL. Read-only for the tests."""
-    root = _root_conftest()
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'hive.db'}"
     else:
-        url = root.create_pg_database(template=request.getfixturevalue("pg_template"))
+        url = create_pg_database(template=request.getfixturevalue("pg_template"))
     build_dataset(url)
     yield url
     if request.param == "postgresql":
-        root.drop_pg_database(url)
+        drop_pg_database(url)
 
 
 # ---------------------------------------------------------------------------------- AppTest plumbing

@@ -11,7 +11,6 @@ takes short local names with ``readset.local_fixtures()``.
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -24,30 +23,21 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import readset  # noqa: E402
+from conftest import create_pg_database, drop_pg_database  # noqa: E402 - tests/conftest.py
 
 
-def _root_conftest():
-    """tests/conftest.py's helpers (create_pg_database...), loaded by path under a name of its own."""
-    name = "hive_read_tests_root_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def read_ds(request) -> readset.Dataset:
     from storage import DatabaseMetadataService
 
-    root = _root_conftest()
     workdir = tempfile.TemporaryDirectory(prefix="hive_read_")
     if request.param == "sqlite":
         url = f"sqlite:///{Path(workdir.name) / 'hive.db'}"
     else:
         template = request.getfixturevalue("pg_template")
-        url = root.create_pg_database(template=template)
+        url = create_pg_database(template=template)
     try:
         studies = readset.generate()
         with DatabaseMetadataService(url) as service:
@@ -55,7 +45,7 @@ def read_ds(request) -> readset.Dataset:
         yield readset.Dataset(request.param, url, studies)
     finally:
         if request.param == "postgresql":
-            root.drop_pg_database(url)
+            drop_pg_database(url)
         workdir.cleanup()
 
 
