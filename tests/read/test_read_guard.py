@@ -333,9 +333,16 @@ def test_a_writer_beside_duckdb_analytics_in_one_process_keeps_the_file_whole(tm
         assert conn.execute("SELECT COUNT(*) FROM study_runs").fetchone()[0] == 500
 
 
-def test_duckdb_on_a_sqlite_file_runs_in_another_process(ds, reader):
-    if ds.backend != "sqlite":
-        pytest.skip("only a SQLite file needs DuckDB's SQLite copy kept out of this process")
-    reader.analytics("SELECT 1 AS one")
-    maps = Path(f"/proc/{os.getpid()}/maps").read_text()
-    assert "sqlite_scanner" not in maps  # DuckDB's SQLite copy was never loaded here
+def test_duckdb_on_a_sqlite_file_runs_in_another_process(tmp_path):
+    from storage import DatabaseMetadataService
+
+    path = tmp_path / "child.db"
+    with DatabaseMetadataService(str(path)) as service:
+        service.create_study({"study_id": "s", "study_type": "milp"})
+    reader = Reader(str(path))
+    try:
+        assert reader.analytics("SELECT study_id FROM studies")["study_id"].tolist() == ["s"]
+        maps = Path(f"/proc/{os.getpid()}/maps").read_text()
+        assert "sqlite_scanner" not in maps  # DuckDB's SQLite copy was never loaded here
+    finally:
+        reader.close()
