@@ -41,7 +41,7 @@ class DuckSession:
         self._lock = threading.Lock()
         self._in_process = None  # PostgreSQL: the DuckDB connection
         self._local = threading.local()
-        self._child = None  # SQLite: (process, pipe)
+        self._child = None  # SQLite: (process, requests pipe, answers pipe)
 
     def query(self, sql: str, params: Sequence[Any], max_rows: int | None) -> pd.DataFrame:
         if self.url.get_backend_name() == "sqlite":
