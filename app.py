@@ -38,19 +38,17 @@ if using_embedded_default():
     if outcome.startswith("demo failed"):
         st.warning(outcome)
 
+# Each page's URL is its file name (see ui/routing.py for why).
 pages = [
     st.Page("pages/studies.py", title="Studies", icon=":material/list:", default=True),
-    st.Page("pages/study_detail.py", title="Study detail", icon=":material/search:", url_path="study"),
-    st.Page("pages/compare.py", title="Compare studies", icon=":material/compare_arrows:", url_path="comparison"),
-    st.Page("pages/convergence.py", title="Convergence", icon=":material/trending_down:", url_path="convergence-history"),
-    st.Page("pages/pareto_explorer.py", title="Pareto explorer", icon=":material/scatter_plot:", url_path="pareto"),
-    st.Page("pages/sensitivity.py", title="Sensitivity & uncertainty", icon=":material/grid_on:", url_path="sensitivity-uncertainty"),
-    st.Page("pages/prompt_optimization.py", title="Prompt optimization", icon=":material/chat:", url_path="prompts"),
-    st.Page("pages/data_export.py", title="Data & export", icon=":material/download:", url_path="data"),
+    st.Page("pages/study.py", title="Study detail", icon=":material/search:"),
+    st.Page("pages/compare.py", title="Compare studies", icon=":material/compare_arrows:"),
+    st.Page("pages/convergence.py", title="Convergence", icon=":material/trending_down:"),
+    st.Page("pages/pareto.py", title="Pareto explorer", icon=":material/scatter_plot:"),
+    st.Page("pages/sensitivity.py", title="Sensitivity & uncertainty", icon=":material/grid_on:"),
+    st.Page("pages/prompts.py", title="Prompt optimization", icon=":material/chat:"),
+    st.Page("pages/data.py", title="Data & export", icon=":material/download:"),
 ]
-# url_path values differ from the file names on purpose: until the first session has run this
-# script, Streamlit routes by the pages/ folder and would run a page file on its own if its name
-# matched the URL.
 navigation = st.navigation(pages)
 st.sidebar.caption("Database")
 st.sidebar.text(database_label())

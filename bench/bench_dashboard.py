@@ -68,10 +68,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 POPULATION, GENERATIONS, PARAMETERS, BATCH = 100, 100, 4, 1000
 PAGE_GOAL_S, SELECTION_GOAL_S = 2.0, 1.0
 PAGE_FILES = {  # title -> page script (for --profile)
-    "Studies": "pages/studies.py", "Study detail": "pages/study_detail.py", "Compare studies": "pages/compare.py",
-    "Convergence": "pages/convergence.py", "Pareto explorer": "pages/pareto_explorer.py",
-    "Sensitivity & uncertainty": "pages/sensitivity.py", "Prompt optimization": "pages/prompt_optimization.py",
-    "Data & export": "pages/data_export.py",
+    "Studies": "pages/studies.py", "Study detail": "pages/study.py", "Compare studies": "pages/compare.py",
+    "Convergence": "pages/convergence.py", "Pareto explorer": "pages/pareto.py",
+    "Sensitivity & uncertainty": "pages/sensitivity.py", "Prompt optimization": "pages/prompts.py",
+    "Data & export": "pages/data.py",
 }
 
 COMPLETE_JS = (Path(__file__).resolve().parents[1] / "tests" / "browser" / "render_complete.js").read_text()

@@ -176,10 +176,10 @@ def soak_browsers(sessions: int, minutes: float, directory: Path) -> dict:
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     pages = [("", "Studies"), ("study?study=demo_nsga2_pop40", "Study detail"),
-             ("comparison?studies=demo_nsga2_pop40,demo_nsga2_pop80", "Compare studies"),
-             ("convergence-history?studies=demo_nsga2_running", "Convergence"),
+             ("compare?studies=demo_nsga2_pop40,demo_nsga2_pop80", "Compare studies"),
+             ("convergence?studies=demo_nsga2_running", "Convergence"),
              ("pareto?study=demo_nsga3_three_objectives", "Pareto explorer"),
-             ("sensitivity-uncertainty?study=demo_mc_fuel_and_capex", "Sensitivity & uncertainty"),
+             ("sensitivity?study=demo_mc_fuel_and_capex", "Sensitivity & uncertainty"),
              ("prompts", "Prompt optimization"), ("data", "Data & export")]
     views, errors, peak = 0, 0, 0
     try:
@@ -197,10 +197,6 @@ def soak_browsers(sessions: int, minutes: float, directory: Path) -> dict:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
             tabs = [browser.new_page(viewport={"width": 1280, "height": 900}) for _ in range(sessions)]
-            # One visit first: the server's very first session of a deep link meets Streamlit's
-            # pages/-folder routing (README, Known limitations), which is not what this soak measures.
-            tabs[0].goto(f"http://127.0.0.1:{port}/", wait_until="commit")
-            tabs[0].wait_for_selector("[data-testid=stMain] h1", timeout=60_000)
             end = time.time() + minutes * 60
             step = 0
             while time.time() < end:

@@ -10,7 +10,10 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_studies
+from ui.routing import run_inside_app
 from ui.text import show_error
+
+run_inside_app()
 
 st.title("Convergence")
 db = reader()

@@ -10,7 +10,10 @@ from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import csv_button
+from ui.routing import run_inside_app
 from ui.text import show_error
+
+run_inside_app()
 
 TYPES = ["genetic_algorithm", "monte_carlo", "milp", "single_simulation"]
 STATUSES = ["pending", "running", "completed", "failed"]

@@ -38,13 +38,13 @@ LEGACY_DB = REPO / "tests" / "storage" / "fixtures" / "legacy_v1.db"
 TIMEOUT_S = 120
 
 STUDIES = "pages/studies.py"
-DETAIL = "pages/study_detail.py"
+DETAIL = "pages/study.py"
 COMPARE = "pages/compare.py"
 CONVERGENCE = "pages/convergence.py"
-PARETO = "pages/pareto_explorer.py"
+PARETO = "pages/pareto.py"
 SENSITIVITY = "pages/sensitivity.py"
-EXPORT = "pages/data_export.py"
-PROMPTS = "pages/prompt_optimization.py"
+EXPORT = "pages/data.py"
+PROMPTS = "pages/prompts.py"
 ALL_PAGES = (STUDIES, DETAIL, COMPARE, CONVERGENCE, PARETO, SENSITIVITY, PROMPTS, EXPORT)
 TITLES = {STUDIES: "Studies", DETAIL: "Study detail", COMPARE: "Compare studies", CONVERGENCE: "Convergence",
           PARETO: "Pareto explorer", SENSITIVITY: "Sensitivity & uncertainty", PROMPTS: "Prompt optimization",

@@ -9,7 +9,10 @@ from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import configured_project, prompt_store, reader
 from ui.downloads import chart, csv_button
+from ui.routing import run_inside_app
 from ui.text import show_error
+
+run_inside_app()
 
 STATUSES = ["pending", "running", "completed", "failed", "cancelled"]
 OPTIMIZERS = ["miprov2", "bootstrap_fewshot", "bootstrap_fewshot_random_search", "copro", "gepa", "custom"]

@@ -13,7 +13,10 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_study
+from ui.routing import run_inside_app
 from ui.text import plain, show_error
+
+run_inside_app()
 
 FULL_LOAD_LIMIT = 200_000  # above this, the front comes from the index and the slider is off
 CLOUD_POINTS = 4_000

@@ -11,7 +11,10 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_study
+from ui.routing import run_inside_app
 from ui.text import show_error
+
+run_inside_app()
 
 MAX_HISTOGRAMS = 24
 
