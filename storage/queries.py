@@ -10,7 +10,6 @@ Studies that are still running get their derived data computed on the fly from t
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
