@@ -346,3 +346,40 @@ def test_duckdb_on_a_sqlite_file_runs_in_another_process(tmp_path):
         assert "sqlite_scanner" not in maps  # DuckDB's SQLite copy was never loaded here
     finally:
         reader.close()
+
+
+def test_a_killed_duckdb_child_is_reported_and_replaced(tmp_path):
+    import threading
+
+    from storage import DatabaseMetadataService
+
+    path = tmp_path / "child.db"
+    with DatabaseMetadataService(str(path)) as service:
+        service.create_study({"study_id": "s", "study_type": "milp"})
+    reader = Reader(str(path))
+    count = "SELECT COUNT(*) AS n FROM studies"
+    try:
+        assert reader.analytics(count)["n"].iloc[0] == 1
+        first = reader._duck._child[0]
+        first.kill()                                   # between queries: the next one starts a new child
+        first.wait(timeout=10)
+        assert reader.analytics(count)["n"].iloc[0] == 1
+        second = reader._duck._child[0]
+        assert second.pid != first.pid
+        outcome = {}
+
+        def runaway():
+            try:
+                reader.analytics("SELECT COUNT(*) FROM range(100000000000) a")
+            except HiveError as error:
+                outcome["error"] = str(error)
+
+        thread = threading.Thread(target=runaway)
+        thread.start()
+        time.sleep(1.0)
+        second.kill()                                  # during a query: a clear error, then a new child
+        thread.join(timeout=30)
+        assert "ended unexpectedly" in outcome["error"]
+        assert reader.analytics(count)["n"].iloc[0] == 1
+    finally:
+        reader.close()
