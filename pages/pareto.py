@@ -8,13 +8,12 @@ import streamlit as st
 from analysis import pareto
 from charts.pareto import parallel_coordinates_figure, pareto_figure
 from storage import exports, queries
-from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
-from ui.pickers import pick_study
+from ui.pickers import picked_study
 from ui.routing import run_inside_app
-from ui.text import plain, show_error
+from ui.text import plain
 
 run_inside_app()
 
@@ -23,15 +22,8 @@ CLOUD_POINTS = 4_000
 
 st.title("Pareto explorer")
 db = reader()
-study_id = pick_study(db)
-if study_id is None:
-    st.info("No studies yet. Log one from an optimizer, or run `hive-cli demo`.")
-    st.stop()
-try:
-    study = queries.get_study(db, study_id)
-except HiveError as error:
-    show_error(error)
-    st.stop()
+study = picked_study(db)
+study_id = study["study_id"]
 directions = study["objective_directions"]
 if len(directions) < 2:
     st.info("This study has a single objective, so it has no Pareto front. Choose a multi-objective study "

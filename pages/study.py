@@ -6,13 +6,11 @@ import streamlit as st
 
 from charts.distributions import parameter_histograms_figure
 from storage import exports, queries
-from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
-from ui.pickers import pick_study
+from ui.pickers import picked_study
 from ui.routing import run_inside_app
-from ui.text import show_error
 
 run_inside_app()
 
@@ -20,15 +18,8 @@ MAX_HISTOGRAMS = 24
 
 st.title("Study detail")
 db = reader()
-study_id = pick_study(db)
-if study_id is None:
-    st.info("No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.")
-    st.stop()
-try:
-    study = queries.get_study(db, study_id)
-except HiveError as error:
-    show_error(error)
-    st.stop()
+study = picked_study(db)
+study_id = study["study_id"]
 
 objectives = exports.objective_names(study)
 cols = st.columns(6)

@@ -5,8 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from storage import queries
+from storage.errors import HiveError
 from storage.reader import Reader
 from ui import urlstate
+from ui.text import show_error
+
+NO_STUDIES = "No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database."
 
 
 def study_catalog(db: Reader) -> pd.DataFrame:
@@ -39,6 +43,19 @@ def pick_study(db: Reader, param: str = "study", *, only=None, label: str = "Stu
                           format_func=_label(catalog), key=f"pick_{param}")
     urlstate.put(param, chosen)
     return chosen
+
+
+def picked_study(db: Reader) -> dict:
+    """The chosen study's record; the page stops with what to do when there is no study or no reading it."""
+    study_id = pick_study(db)
+    if study_id is None:
+        st.info(NO_STUDIES)
+        st.stop()
+    try:
+        return queries.get_study(db, study_id)
+    except HiveError as error:
+        show_error(error)
+        st.stop()
 
 
 def pick_studies(db: Reader, param: str = "studies", *, max_count: int = 5, only=None, default_count: int = 2) -> list[str]:

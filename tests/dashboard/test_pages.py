@@ -1053,7 +1053,7 @@ def test_empty_database_every_page_says_what_to_do(monkeypatch, tmp_path):
         DETAIL: "No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.",
         COMPARE: "Choose two to five studies to compare.",
         CONVERGENCE: "No studies yet. Log one from an optimizer, or run `hive-cli demo`.",
-        PARETO: "No studies yet. Log one from an optimizer, or run `hive-cli demo`.",
+        PARETO: "No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.",
         SENSITIVITY: "No studies yet. A Monte Carlo study analysed with analyze_monte_carlo (or `hive-cli demo`) "
                      "shows here.",
         EXPORT: "No studies yet.",
