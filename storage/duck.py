@@ -208,6 +208,7 @@ def attach(url: sa.URL, project_id: str | None):
 
 
 def libpq_dsn(url: sa.URL, project_id: str | None) -> str:
+    # project_id has been checked by the Reader (letters, digits and _ . : @ - only).
     parts = {
         "host": url.host or "localhost",
         "port": str(url.port or 5432),

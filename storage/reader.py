@@ -48,11 +48,11 @@ class Reader:
         self.project_id = project_id
         self.timeout_s = timeout_s
         self.backend = self.url.get_backend_name()
+        if project_id is not None:
+            _pg_option_value(project_id)  # refuse an unusable project id before any connection carries it
         # ``engine`` only for an in-memory SQLite database, which exists in one connection alone.
         self.engine = engine if engine is not None else self._read_only_engine()
         self._owns_engine = engine is None
-        if project_id is not None:
-            _pg_option_value(project_id)  # refuse an unusable project id before connecting
         self._duck = DuckSession(self.url, project_id, timeout_s)
         if engine is None:
             try:

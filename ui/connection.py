@@ -57,8 +57,6 @@ def database_label() -> str:
     return display_url(resolve_url(configured_url() or str(default_database_path())))
 
 
-
-
 def configured_project() -> str | None:
     """The prompt-optimization project to show: secrets ``[connections.studies] project`` or
     ``$HIVE_PROJECT``. On PostgreSQL row-level security shows nothing without one."""

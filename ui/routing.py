@@ -21,8 +21,8 @@ def run_inside_app() -> None:
     if ctx is None:
         return
     # Legacy routing registers app.py itself as the main page; app.py's navigation never does.
-    app = next((Path(str(page["script_path"])) for page in ctx.pages_manager.get_pages().values()
-                if Path(str(page.get("script_path", ""))).name == "app.py"), None)
+    scripts = (Path(str(page.get("script_path", ""))) for page in ctx.pages_manager.get_pages().values())
+    app = next((script for script in scripts if script.name == "app.py"), None)
     if app is None:
         return
     PagesManager.uses_pages_directory = False  # what st.navigation sets when it runs

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import streamlit as st
+
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:])")
 
 
@@ -13,6 +15,4 @@ def plain(value) -> str:
 
 def show_error(error, prefix: str = "") -> None:
     """An error box whose text (which may quote user input or names) is shown literally."""
-    import streamlit as st
-
     st.error(plain(f"{prefix}{error}"))
