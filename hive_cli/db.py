@@ -80,6 +80,26 @@ def info(ctx: click.Context, url: str | None, output_format: str) -> None:
 
 
 @db.command()
+@click.argument("url", required=False)
+@click.option("--role", required=True, help="The application role (NOSUPERUSER NOBYPASSRLS, not the owner).")
+@click.option("--read-only", is_flag=True, help="SELECT only: a dashboard that never writes.")
+@click.pass_context
+def grant(ctx: click.Context, url: str | None, role: str, read_only: bool) -> None:
+    """Give the application ROLE what it needs on every table of the PostgreSQL store at URL.
+
+    Run as the tables' owner (the role that ran `hive-cli db upgrade`), and again after an upgrade
+    that adds tables. Row-level security still confines the role to one project per connection."""
+    from storage.engine import transaction
+    from storage.privileges import grant_application_role
+
+    engine = _engine(ctx, url)
+    with transaction(engine) as conn:
+        statements = grant_application_role(conn, role, read_only=read_only)
+    click.echo(f"{display_url(engine.url)}: granted {role} {'read-only ' if read_only else ''}access "
+               f"({len(statements)} statements)")
+
+
+@db.command()
 @click.argument("url")
 @click.argument("file", type=click.Path(dir_okay=False))
 def backup(url: str, file: str) -> None:

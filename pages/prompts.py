@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from storage import queries
 from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import configured_project, prompt_store, reader
@@ -27,14 +28,13 @@ if configured:
     projects = pd.DataFrame({"id": [configured], "name": [configured]})
 else:
     try:
-        projects = db.fetch("SELECT id, name FROM projects ORDER BY id")
+        projects = queries.list_projects(db)
     except HiveError as error:
         show_error(error)
         st.stop()
 if projects.empty:
     st.info("No prompt-optimization runs yet. Record them with `storage.PromptOptimizationStore` or import a DSPy "
-            "run (`integrations.dspy_import`); `hive-cli demo` adds a few. On PostgreSQL set HIVE_PROJECT (or "
-            "`project` under [connections.studies] in secrets.toml): row-level security shows one project at a time.")
+            "run (`integrations.dspy_import`); `hive-cli demo` adds a few.")
     st.stop()
 ids = projects["id"].tolist()
 names = dict(zip(projects["id"], projects["name"]))

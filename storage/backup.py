@@ -6,7 +6,10 @@ copy is checked with ``PRAGMA integrity_check``. Restore uses the same API in th
 under the target's write lock, so readers never see a half-restored file.
 
 PostgreSQL: ``pg_dump`` in its custom format (a snapshot-consistent dump) and ``pg_restore
---clean --if-exists`` (both from the server's client package).
+--clean --if-exists`` (both from the server's client package). The dump needs a role that bypasses
+row-level security (``storage.privileges``): under RLS it would hold one project at best, so any other
+role is refused before pg_dump starts. After a restore the prompt-analytics view is refreshed: the
+restore's own refresh runs under RLS with no project and would leave it empty.
 """
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .engine import display_url, resolve_url
+from .engine import create_engine, display_url, resolve_url, transaction
 from .errors import HiveError, StorageUnavailableError
+from .privileges import require_complete_dump
 
 
 def backup(url_or_path, destination: str | Path) -> dict:
@@ -96,6 +100,12 @@ def _libpq_url(url: sa.URL) -> str:
 def _pg_dump(url: sa.URL, destination: Path) -> dict:
     if destination.exists():
         raise HiveError(f"{destination} exists; choose a new file name for the backup")
+    engine = create_engine(url)
+    try:
+        with transaction(engine, write=False) as conn:
+            require_complete_dump(conn, display_url(url))
+    finally:
+        engine.dispose()
     result = subprocess.run(
         [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={destination}",
          f"--dbname={_libpq_url(url)}"],
@@ -108,11 +118,22 @@ def _pg_dump(url: sa.URL, destination: Path) -> dict:
 
 
 def _pg_restore(source: Path, url: sa.URL) -> dict:
+    # Rows are loaded before the dump's post-data section turns row-level security on, so they all
+    # come back. --enable-row-security lets the restore's REFRESH of the analytics view run under the
+    # (forced) policies instead of failing; it aggregates nothing there and is refreshed right after.
     result = subprocess.run(
         [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+         "--enable-row-security",
          f"--dbname={_libpq_url(url)}", str(source)],
         capture_output=True, text=True,
     )
     if result.returncode != 0:
         raise StorageUnavailableError(f"pg_restore into {display_url(url)} failed: {result.stderr.strip().splitlines()[-1]}")
+    engine = create_engine(url)
+    try:
+        with transaction(engine) as conn:
+            if conn.exec_driver_sql("SELECT to_regproc('hive_refresh_optimization_analytics')").scalar() is not None:
+                conn.exec_driver_sql("SELECT hive_refresh_optimization_analytics()")
+    finally:
+        engine.dispose()
     return {"database": display_url(url), "file": str(source)}

@@ -16,12 +16,9 @@ Project analytics come from the ``optimization_run_analytics`` materialized view
 (as fresh as the last ``refresh_analytics()``), and from DuckDB over the SQLite file
 (``storage.reader.Reader.analytics``), always fresh.
 
-PostgreSQL deployment: connect as a role that is neither owner nor superuser nor BYPASSRLS, with
-    GRANT SELECT, INSERT, UPDATE, DELETE ON projects, optimization_runs, optimization_iterations,
-        optimization_samples TO app;
-    GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO app;
-    GRANT SELECT ON optimization_project_analytics, alembic_version TO app;
-(``hive_refresh_optimization_analytics()`` is executable by everyone, as PostgreSQL functions are.)
+PostgreSQL deployment: connect as a role that is neither owner nor superuser nor BYPASSRLS, granted
+by ``hive-cli db grant`` (``storage.privileges``). ``hive_refresh_optimization_analytics()`` is
+executable by everyone, as PostgreSQL functions are.
 """
 from __future__ import annotations
 

@@ -127,6 +127,15 @@ def study_choices(reader: Reader) -> pd.DataFrame:
     )
 
 
+def list_projects(reader: Reader) -> pd.DataFrame:
+    """Every project's id and name, by id: the projects a connection may choose from. On PostgreSQL
+    ``projects`` shows a connection only its own project (forced row-level security), so the list
+    comes from ``hive_project_directory()``, which lists ids and names and nothing inside them."""
+    if reader.backend == "postgresql":
+        return reader.fetch("SELECT id, name FROM hive_project_directory()")
+    return reader.fetch("SELECT id, name FROM projects ORDER BY id")
+
+
 def get_study(reader: Reader, study_id: str) -> dict:
     frame = _studies(reader, f"SELECT {_STUDY_COLUMNS} FROM studies WHERE study_id = :s", {"s": study_id})
     if frame.empty:

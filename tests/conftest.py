@@ -1,18 +1,25 @@
 """Backends for the whole suite: every contract test runs on SQLite and on PostgreSQL.
 
-PostgreSQL comes from ``HIVE_TEST_PG_URL`` (an account allowed to CREATE DATABASE); ``.ci/run``
-sets it. Outside CI the PostgreSQL half is skipped when no server answers; in CI (``CI=true``) an
+PostgreSQL comes from ``HIVE_TEST_PG_URL``: an account that may CREATE DATABASE and CREATE ROLE, is
+in ``pg_signal_backend`` (to drop a test database with connections still open) and is neither
+superuser nor BYPASSRLS; it owns the test databases (the migration owner). The tests that
+act as a deployment does use the README's other roles: an application role made for the session
+(``pg_app_role``: NOSUPERUSER NOBYPASSRLS, granted by ``hive-cli db grant``) and the backup role of
+``HIVE_TEST_PG_BACKUP_URL`` (BYPASSRLS, in pg_read_all_data; a superuser makes it, as ``.ci/run``
+does). Outside CI the PostgreSQL half is skipped when no server answers; in CI (``CI=true``) an
 unreachable server fails the run instead, so it is never silently skipped there.
 """
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
 PG_ADMIN_URL = os.environ.get("HIVE_TEST_PG_URL", "postgresql://hive:hive@localhost:5432/hive_test")
+PG_BACKUP_URL = os.environ.get("HIVE_TEST_PG_BACKUP_URL", "postgresql://hive_backup:hive_backup@localhost:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -63,20 +70,78 @@ def create_pg_database(template: str | None = None) -> str:
 
 def drop_pg_database(url: str) -> None:
     name = sa.make_url(url).database
-    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except sa.exc.ProgrammingError as error:
+        # FORCE ends the database's other connections: the application role's (the dashboard's
+        # cached readers) and autovacuum workers', which only pg_signal_backend may end.
+        raise AssertionError(f"{error.orig}: the test account needs GRANT pg_signal_backend TO "
+                             f"{sa.make_url(PG_ADMIN_URL).username} (as .ci/run gives it)") from None
+
+
+def as_role(url: str, role: str, password: str) -> str:
+    """The same database, connected as another role."""
+    return sa.make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
-def pg_template():
-    """One database migrated to head, copied for each test (CREATE DATABASE ... TEMPLATE is fast)."""
+def pg_app_role():
+    """(name, password) of an application role as the README documents it: LOGIN, NOSUPERUSER,
+    NOBYPASSRLS, owning nothing. Made for the session by the test account (CREATEROLE)."""
+    require_pg()
+    role, password = f"hive_app_{uuid.uuid4().hex[:10]}", secrets.token_hex(12)
+    _admin_execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    yield role, password
+    try:
+        _admin_execute(f"DROP ROLE IF EXISTS {role}")
+    except sa.exc.DBAPIError:  # a database another test left behind still grants it something
+        pass
+
+
+def grant_app_role(url: str, role: str) -> None:
+    """What a deployment runs as the owner: ``hive-cli db grant URL --role ROLE``."""
+    from storage.engine import create_engine, resolve_url, transaction
+    from storage.privileges import grant_application_role
+
+    engine = create_engine(resolve_url(url))
+    try:
+        with transaction(engine) as conn:
+            grant_application_role(conn, role)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_app_role):
+    """One database migrated to head and granted to the session's application role, copied for each
+    test (CREATE DATABASE ... TEMPLATE is fast and keeps the grants)."""
     require_pg()
     from storage import DatabaseMetadataService
 
     url = create_pg_database()
     DatabaseMetadataService(url).close()
+    grant_app_role(url, pg_app_role[0])
     name = sa.make_url(url).database
     yield name
     drop_pg_database(url)
+
+
+@pytest.fixture
+def pg_backup_role() -> tuple[str, str]:
+    """(name, password) of the backup role of ``HIVE_TEST_PG_BACKUP_URL``: BYPASSRLS, reads every table."""
+    require_pg()
+    url = sa.make_url(PG_BACKUP_URL)
+    try:
+        engine = sa.create_engine(url.set(drivername="postgresql+psycopg"), connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            bypasses = conn.exec_driver_sql(
+                "SELECT rolbypassrls AND NOT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
+        engine.dispose()
+    except sa.exc.DBAPIError as error:
+        message = f"backup role of HIVE_TEST_PG_BACKUP_URL ({url.render_as_string()}) cannot connect: {str(error.orig).strip()}"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    assert bypasses, "the backup role must be BYPASSRLS and not a superuser, as the README documents"
+    return url.username, url.password
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

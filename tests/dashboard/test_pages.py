@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import create_pg_database, drop_pg_database  # tests/conftest.py
+from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -233,15 +233,18 @@ def build_dataset(url: str) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def seeded(request, tmp_path_factory) -> str:
-    """The dataset on one backend; its URL. Read-only for the tests."""
+    """The dataset on one backend; its URL. Read-only for the tests. On PostgreSQL the URL is the
+    README's application role (no superuser, no BYPASSRLS, not the owner): it writes the data and the
+    dashboard reads as it, as in a deployment."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'hive.db'}"
     else:
-        url = create_pg_database(template=request.getfixturevalue("pg_template"))
+        owner_url = create_pg_database(template=request.getfixturevalue("pg_template"))
+        url = as_role(owner_url, *request.getfixturevalue("pg_app_role"))
     build_dataset(url)
     yield url
     if request.param == "postgresql":
-        drop_pg_database(url)
+        drop_pg_database(owner_url)
 
 
 # ---------------------------------------------------------------------------------- AppTest plumbing

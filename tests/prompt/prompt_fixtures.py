@@ -4,22 +4,11 @@ bypasses the store, and (PostgreSQL) an application role that is neither owner, 
 BYPASSRLS."""
 from __future__ import annotations
 
-
-import secrets
-import uuid
-
 import pytest
 import sqlalchemy as sa
 
-from conftest import _admin_execute, create_pg_database, drop_pg_database, require_pg  # tests/conftest.py
+from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
 from storage.prompt_optimization import PromptOptimizationStore
-
-APP_GRANTS = [
-    "GRANT SELECT, INSERT, UPDATE, DELETE ON projects, optimization_runs, optimization_iterations, "
-    "optimization_samples TO {role}",
-    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
-    "GRANT SELECT ON optimization_project_analytics, alembic_version TO {role}",
-]
 
 
 @pytest.fixture
@@ -60,22 +49,12 @@ def sql(db_url):
 
 
 @pytest.fixture
-def pg_app(pg_template):
-    """(owner URL, application-role URL) of a fresh database at head: the role may read and write
-    the four tables but owns nothing, is no superuser and does not bypass row-level security."""
-    require_pg()
+def pg_app(pg_template, pg_app_role):
+    """(owner URL, application-role URL) of a fresh database at head: the role (granted by
+    ``hive-cli db grant``, as the README says) may read and write the tables but owns nothing, is no
+    superuser and does not bypass row-level security."""
     owner_url = create_pg_database(template=pg_template)
-    role = f"hive_app_{uuid.uuid4().hex[:10]}"
-    password = secrets.token_hex(12)
-    _admin_execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
     try:
-        engine = sa.create_engine(owner_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            for grant in APP_GRANTS:
-                conn.exec_driver_sql(grant.format(role=role))
-        engine.dispose()
-        app_url = sa.make_url(owner_url).set(username=role, password=password).render_as_string(hide_password=False)
-        yield owner_url, app_url
+        yield owner_url, as_role(owner_url, *pg_app_role)
     finally:
         drop_pg_database(owner_url)
-        _admin_execute(f"DROP ROLE IF EXISTS {role}")

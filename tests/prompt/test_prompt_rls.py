@@ -137,3 +137,36 @@ def test_duckdb_parallel_scan_shows_only_its_project(pg_app, monkeypatch):
         assert other["n"][0] == 0
     finally:
         reader.close()
+
+
+def test_the_project_directory_lists_every_project_and_nothing_inside(pg_app):
+    """The dashboard's project picker on PostgreSQL as the application role: every project's id and
+    name, while plain queries still see no project without one set (the SQL box included)."""
+    from storage import queries
+
+    _, app_url = pg_app
+    seed(app_url, "B")
+    seed(app_url, "A")
+    reader = Reader(app_url)
+    try:
+        assert queries.list_projects(reader).to_dict("records") == [{"id": "A", "name": "A"}, {"id": "B", "name": "B"}]
+        assert reader.fetch("SELECT count(*) AS n FROM projects")["n"][0] == 0
+    finally:
+        reader.close()
+    scoped = Reader(app_url, project_id="A")
+    try:
+        assert scoped.analytics("SELECT id FROM db.projects")["id"].tolist() == ["A"]
+    finally:
+        scoped.close()
+    engine = plain_engine(app_url, None)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT set_config('hive.project_directory', 'on', true)"))  # not the owner: no effect
+            assert conn.execute(sa.text("SELECT count(*) FROM projects")).scalar() == 0
+            listed = conn.execute(sa.text("SELECT id FROM hive_project_directory()")).scalars().all()
+            assert listed == ["A", "B"]
+            # the function's flag is over when it returns: the table is confined again
+            assert conn.execute(sa.text("SELECT count(*) FROM projects")).scalar() == 0
+            assert conn.execute(sa.text("SELECT count(*) FROM optimization_runs")).scalar() == 0
+    finally:
+        engine.dispose()
