@@ -62,7 +62,8 @@ RUN_COLUMNS = (
     "task_name", "dataset_name", "model_name", "prompt_model_name", "start_time", "end_time", "duration_ms",
     "baseline_score", "best_score", "final_score", "improvement", "improvement_pct", "iterations_planned",
     "iterations_completed", "samples_evaluated", "samples_successful", "samples_failed", "prompt_tokens",
-    "completion_tokens", "cost", "avg_latency_ms", "error_message", "created_at", "updated_at",
+    "completion_tokens", "cost", "unattributed_prompt_tokens", "unattributed_completion_tokens", "unattributed_cost",
+    "avg_latency_ms", "error_message", "created_at", "updated_at",
 )
 ITERATION_COLUMNS = (
     "id", "run_id", "iteration", "score", "evaluation_kind", "is_best", "instructions", "demo_set_ids", "params",
@@ -75,7 +76,7 @@ SAMPLE_COLUMNS = (
 JSON_COLUMNS = {"config", "metadata", "instructions", "demo_set_ids", "params", "input", "output", "expected"}
 FLOAT_COLUMNS = {
     "baseline_score", "best_score", "final_score", "improvement", "improvement_pct", "score", "cost",
-    "avg_latency_ms", "latency_ms",
+    "unattributed_cost", "avg_latency_ms", "latency_ms",
 }
 PG_ARRAY_TYPES = {
     "run_id": "text", "project_id": "text", "iteration": "integer", "sample_index": "integer",
@@ -90,7 +91,7 @@ WRITABLE_RUN_FIELDS = (
     "name", "description", "optimizer_type", "status", "config", "metadata", "tags", "task_name",
     "dataset_name", "model_name", "prompt_model_name", "start_time", "end_time", "baseline_score",
     "final_score", "iterations_planned", "samples_evaluated", "samples_successful", "samples_failed",
-    "error_message",
+    "unattributed_prompt_tokens", "unattributed_completion_tokens", "unattributed_cost", "error_message",
 )
 
 # Readable reasons for the database's own refusals (constraint names from storage.schema).
@@ -252,6 +253,53 @@ class PromptOptimizationStore:
                 sa.text(f"INSERT INTO optimization_runs ({', '.join(columns)}) VALUES ({', '.join(placeholders)})"),
                 params,
             )
+            return self._fetch_run(conn, values["id"])
+
+    def import_run(self, record: Mapping[str, Any], iterations: Iterable[Mapping[str, Any]],
+                   samples: Iterable[Mapping[str, Any]] | None = None) -> dict:
+        """Record a whole finished run (an optimizer's log imported after the fact) in ONE
+        transaction: the run, its iterations and its samples, or nothing at all.
+
+        Everything is validated before anything is written; every sample must belong to one of the
+        given iterations. The run's sample counts are those of ``samples`` (unless given); a
+        ``completed`` run without ``final_score`` takes its best iteration's, as ``complete_run``
+        does. Returns the run as stored."""
+        run = validate(RunCreate, record, "run")
+        iteration_records = _validate_batch(IterationRecord, iterations, "iterations")
+        sample_records = _validate_batch(SampleRecord, samples if samples is not None else [], "samples")
+        numbers = _unique_keys(iteration_records, lambda r: r.iteration, "iterations", "iteration")
+        _unique_keys(sample_records, lambda r: (r.iteration, r.sample_index), "samples", "(iteration, sample_index)")
+        for index, sample in enumerate(sample_records):
+            if sample.iteration not in numbers:
+                raise ValidationError(
+                    f"samples[{index}]: iteration={sample.iteration} is not one of this run's iterations "
+                    f"({_short_range(sorted(numbers))}); nothing was written"
+                )
+        values = run.model_dump(exclude_none=True)
+        values["id"] = values.get("id") or uuid.uuid4().hex
+        if sample_records:
+            successful = sum(1 for s in sample_records if s.success)
+            values.setdefault("samples_evaluated", len(sample_records))
+            values.setdefault("samples_successful", successful)
+            values.setdefault("samples_failed", len(sample_records) - successful)
+        _stamp_times(values, values["status"], {})
+        columns, params = self._run_values(values)
+        columns += ["project_id"]
+        params["project_id"] = self.project_id
+        placeholders = [self._placeholder(c) for c in columns]
+        with collection_paused(), self._write() as conn:
+            self._ensure_project(conn)
+            conn.execute(
+                sa.text(f"INSERT INTO optimization_runs ({', '.join(columns)}) VALUES ({', '.join(placeholders)})"),
+                params,
+            )
+            self._insert_iterations(conn, values["id"], iteration_records)
+            self._insert_samples(conn, values["id"], sample_records)
+            if values["status"] == "completed" and "final_score" not in values:
+                conn.execute(
+                    sa.text("UPDATE optimization_runs SET final_score = best_score WHERE id = :id AND project_id = :p"),
+                    {"id": values["id"], "p": self.project_id},
+                )
             return self._fetch_run(conn, values["id"])
 
     def _placeholder(self, column: str) -> str:
@@ -479,14 +527,13 @@ class PromptOptimizationStore:
     def add_iterations(self, run_id: str, iterations: Iterable[Mapping[str, Any]]) -> int:
         """Record iterations of a run in one transaction (all or nothing); returns how many."""
         records = _validate_batch(IterationRecord, iterations, "iterations")
-        seen: dict[int, int] = {}
-        for index, record in enumerate(records):
-            if record.iteration in seen:
-                raise DuplicateError(
-                    f"iterations[{index}]: iteration={record.iteration} appears twice in this batch "
-                    f"(also at [{seen[record.iteration]}]); nothing was written"
-                )
-            seen[record.iteration] = index
+        _unique_keys(records, lambda r: r.iteration, "iterations", "iteration")
+        with collection_paused(), self._write() as conn:
+            self._lock_run(conn, run_id, "iterations")
+            self._insert_iterations(conn, run_id, records)
+        return len(records)
+
+    def _insert_iterations(self, conn: Connection, run_id: str, records: list[IterationRecord]) -> None:
         columns = ["run_id", "project_id", "iteration", "score", "evaluation_kind", "instructions", "demo_set_ids",
                    "params", "batch_size", "prompt_tokens", "completion_tokens", "cost", "latency_ms"]
         enc = self._encode_json
@@ -496,11 +543,8 @@ class PromptOptimizationStore:
              r.latency_ms)
             for r in records
         ]
-        with collection_paused(), self._write() as conn:
-            self._lock_run(conn, run_id, "iterations")
-            if rows:
-                self._insert_many(conn, "optimization_iterations", columns, rows)
-        return len(rows)
+        if rows:
+            self._insert_many(conn, "optimization_iterations", columns, rows)
 
     def get_iterations(self, run_id: str) -> list[dict]:
         with self._read() as conn:
@@ -560,15 +604,24 @@ class PromptOptimizationStore:
         All or nothing: one bad sample (or one already stored) writes none. With
         ``count_progress`` the run's samples_evaluated / successful / failed grow by this batch."""
         records = _validate_batch(SampleRecord, samples, "samples")
-        seen: dict[tuple[int, int], int] = {}
-        for index, record in enumerate(records):
-            key = (record.iteration, record.sample_index)
-            if key in seen:
-                raise DuplicateError(
-                    f"samples[{index}]: (iteration, sample_index)={key} appears twice in this batch "
-                    f"(also at [{seen[key]}]); nothing was written"
+        _unique_keys(records, lambda r: (r.iteration, r.sample_index), "samples", "(iteration, sample_index)")
+        with collection_paused(), self._write() as conn:
+            self._lock_run(conn, run_id, "samples")
+            self._insert_samples(conn, run_id, records)
+            if records and count_progress:
+                successful = sum(1 for r in records if r.success)
+                conn.execute(
+                    sa.text(
+                        "UPDATE optimization_runs SET samples_evaluated = samples_evaluated + :n, "
+                        "samples_successful = samples_successful + :ok, samples_failed = samples_failed + :bad "
+                        "WHERE id = :id AND project_id = :p"
+                    ),
+                    {"n": len(records), "ok": successful, "bad": len(records) - successful, "id": run_id,
+                     "p": self.project_id},
                 )
-            seen[key] = index
+        return len(records)
+
+    def _insert_samples(self, conn: Connection, run_id: str, records: list[SampleRecord]) -> None:
         columns = ["run_id", "project_id", "iteration", "sample_index", "input", "output", "expected", "score",
                    "success", "error", "latency_ms", "prompt_tokens", "completion_tokens"]
         enc = self._encode_json
@@ -578,22 +631,8 @@ class PromptOptimizationStore:
              r.success, r.error, r.latency_ms, r.prompt_tokens, r.completion_tokens)
             for r in records
         ]
-        successful = sum(1 for r in records if r.success)
-        with collection_paused(), self._write() as conn:
-            self._lock_run(conn, run_id, "samples")
-            if rows:
-                self._insert_many(conn, "optimization_samples", columns, rows)
-                if count_progress:
-                    conn.execute(
-                        sa.text(
-                            "UPDATE optimization_runs SET samples_evaluated = samples_evaluated + :n, "
-                            "samples_successful = samples_successful + :ok, samples_failed = samples_failed + :bad "
-                            "WHERE id = :id AND project_id = :p"
-                        ),
-                        {"n": len(rows), "ok": successful, "bad": len(rows) - successful, "id": run_id,
-                         "p": self.project_id},
-                    )
-        return len(rows)
+        if rows:
+            self._insert_many(conn, "optimization_samples", columns, rows)
 
     def get_samples(self, run_id: str, *, iteration: int | None = None, success: bool | None = None,
                     limit: int | None = 1000, offset: int = 0) -> list[dict]:
@@ -819,6 +858,24 @@ def _stamp_times(values: dict, status: str, current: Mapping[str, Any]) -> None:
         values["start_time"] = _now_text()
     if status in FINISHED_STATUSES and values.get("end_time") is None and current.get("end_time") is None:
         values["end_time"] = _now_text()
+
+
+def _unique_keys(records: list, key, what: str, label: str) -> set:
+    """The keys of a batch; a key given twice is refused, naming both positions."""
+    seen: dict[Any, int] = {}
+    for index, record in enumerate(records):
+        value = key(record)
+        if value in seen:
+            raise DuplicateError(
+                f"{what}[{index}]: {label}={value} appears twice in this batch (also at [{seen[value]}]); "
+                "nothing was written"
+            )
+        seen[value] = index
+    return set(seen)
+
+
+def _short_range(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers)) if len(numbers) <= 8 else f"{numbers[0]}..{numbers[-1]}"
 
 
 _BATCH_ADAPTERS: dict[type, TypeAdapter] = {}

@@ -181,6 +181,11 @@ class _RunFields(_Record):
     samples_evaluated: Count | None = None
     samples_successful: Count | None = None
     samples_failed: Count | None = None
+    # Usage spent outside the iterations (an optimizer's setup, or a whole run no iteration can be
+    # credited with); the database adds it to the iterations' sums in the run's totals.
+    unattributed_prompt_tokens: Count | None = None
+    unattributed_completion_tokens: Count | None = None
+    unattributed_cost: NonNegative | None = None
     error_message: Text | None = None
 
     @pydantic.model_validator(mode="after")

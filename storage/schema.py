@@ -421,6 +421,10 @@ optimization_runs = sa.Table(
     sa.Column("prompt_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.Column("completion_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.Column("cost", MONEY, nullable=False, server_default=sa.text("0")),
+    # Usage outside the iterations (migration 0007); the three totals above include it.
+    sa.Column("unattributed_prompt_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("unattributed_completion_tokens", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("unattributed_cost", MONEY, nullable=False, server_default=sa.text("0")),
     sa.Column("avg_latency_ms", FLOAT8),
     sa.Column("error_message", sa.Text),
     sa.Column("created_at", sa.Text, nullable=False, server_default=NOW_MS),
@@ -452,6 +456,9 @@ optimization_runs = sa.Table(
         name="iteration_counts",
     ),
     sa.CheckConstraint("prompt_tokens >= 0 AND completion_tokens >= 0 AND cost >= 0", name="usage"),
+    sa.CheckConstraint("unattributed_prompt_tokens >= 0", name="unattributed_prompt_tokens"),
+    sa.CheckConstraint("unattributed_completion_tokens >= 0", name="unattributed_completion_tokens"),
+    sa.CheckConstraint("unattributed_cost >= 0", name="unattributed_cost"),
     sa.CheckConstraint(_json_object_check("config"), name="config"),
     sa.CheckConstraint(_json_object_check("metadata"), name="metadata"),
     sa.CheckConstraint(
