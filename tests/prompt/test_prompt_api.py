@@ -199,3 +199,26 @@ def test_every_query_stays_in_its_project(store, store_b):
     assert store_b.get_run(theirs)["name"] == "b"
     with pytest.raises(ValidationError, match="project_id"):
         PromptOptimizationStore(":memory:", project_id="a b")
+
+
+def test_import_run_writes_everything_or_nothing(store, sql):
+    def counts():
+        return [sql(f"SELECT count(*) AS n FROM {t}")[0]["n"]
+                for t in ("optimization_runs", "optimization_iterations", "optimization_samples")]
+
+    store.create_run({"id": "taken", "name": "x", "optimizer_type": "custom"})
+    iterations = [{"iteration": 1, "score": 0.5}, {"iteration": 2, "score": 0.7, "prompt_tokens": 10, "cost": 0.5}]
+    samples = [{"iteration": 2, "sample_index": 0, "success": False}, {"iteration": 2, "sample_index": 1}]
+    with pytest.raises(DuplicateError, match="nothing was written"):  # refused by the database, mid-way
+        store.import_run({"id": "taken", "name": "again", "optimizer_type": "custom"}, iterations, samples)
+    with pytest.raises(ValidationError, match=r"iterations\[1\]: score=1\.5"):
+        store.import_run({"name": "bad", "optimizer_type": "custom"}, [iterations[0], {"iteration": 2, "score": 1.5}])
+    with pytest.raises(DuplicateError, match=r"samples\[1\]: \(iteration, sample_index\)=\(2, 0\) appears twice"):
+        store.import_run({"name": "bad", "optimizer_type": "custom"}, iterations, [samples[0], samples[0]])
+    assert counts() == [1, 0, 0]
+    run = store.import_run({"name": "ok", "optimizer_type": "custom", "status": "completed",
+                            "unattributed_prompt_tokens": 5, "unattributed_cost": 0.25}, iterations, samples)
+    assert (run["final_score"], run["best_score"], run["iterations_completed"]) == (0.7, 0.7, 2)
+    assert (run["samples_evaluated"], run["samples_successful"], run["samples_failed"]) == (2, 1, 1)
+    assert (run["prompt_tokens"], run["cost"]) == (15, 0.75)
+    assert counts() == [2, 2, 2]

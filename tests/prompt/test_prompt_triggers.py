@@ -139,3 +139,27 @@ def test_full_evaluations_outrank_minibatches_and_ties_go_to_the_earliest(run_id
     sql("DELETE FROM optimization_iterations WHERE iteration = 4")
     assert best() == [5]
     assert float(sql("SELECT best_score FROM optimization_runs")[0]["best_score"]) == 0.7
+
+
+def test_unattributed_usage_is_added_to_the_iterations_sums(run_id, sql):
+    """Migration 0007: run totals = unattributed usage + the iterations' sums, whichever changes."""
+    def totals():
+        row = sql("SELECT prompt_tokens, completion_tokens, cost FROM optimization_runs WHERE id = 'r1'")[0]
+        return row["prompt_tokens"], row["completion_tokens"], float(row["cost"])
+
+    sql("UPDATE optimization_runs SET unattributed_prompt_tokens = 100, unattributed_completion_tokens = 7, "
+        "unattributed_cost = 0.25 WHERE id = 'r1'")
+    assert totals() == (100, 7, 0.25)
+    for n, (pt, ct, cost) in enumerate([(10, 1, 0.5), (20, 2, 0.125)]):
+        sql("INSERT INTO optimization_iterations (run_id, project_id, iteration, prompt_tokens, completion_tokens, cost) "
+            "VALUES ('r1', 'A', :n, :pt, :ct, :cost)", n=n, pt=pt, ct=ct, cost=cost)
+    assert totals() == (130, 10, 0.875)
+    sql("UPDATE optimization_runs SET unattributed_prompt_tokens = 0, unattributed_cost = 0 WHERE id = 'r1'")
+    assert totals() == (30, 10, 0.625)
+    sql("DELETE FROM optimization_iterations WHERE iteration = 0")
+    assert totals() == (20, 9, 0.125)
+    sql("INSERT INTO optimization_runs (id, project_id, name, optimizer_type, unattributed_prompt_tokens, "
+        "unattributed_cost) VALUES ('r2', 'A', 'n', 'miprov2', 5, 0.5)")
+    assert sql("SELECT prompt_tokens, cost FROM optimization_runs WHERE id = 'r2'")[0]["prompt_tokens"] == 5
+    with pytest.raises(Exception, match="ck_optimization_runs_unattributed_cost"):
+        sql("UPDATE optimization_runs SET unattributed_cost = -1 WHERE id = 'r1'")
