@@ -1,10 +1,15 @@
 """Prompt optimization (DSPy MIPROv2 and others): leaderboard and filters, score versus cost across
 runs, and a run's detail: score per iteration (minibatch and full evaluations apart, best so far),
-tokens, cost and latency, the best candidates' instructions, and its samples."""
+tokens, cost and latency; per iteration the candidate it evaluated (instruction and demo-set index
+of each named predictor, the trial a full re-evaluation re-scored), its tokens and cost; the
+instructions and demos of any iteration (the best one first); an imported DSPy run's instruction
+candidates (tried or not) and effective settings; and the run's samples. User text (instructions,
+demos, names) is shown as plain text, code blocks or table cells, never as Markdown."""
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from integrations.dspy_import import candidate_summary
 from storage import queries
 from storage.errors import HiveError
 from ui import urlstate
@@ -140,14 +145,77 @@ if not iterations.empty:
                                     marker={"symbol": "star", "size": 16, "color": "#ffbf00"}))
     figure.update_layout(xaxis_title="iteration", yaxis_title="score", margin={"t": 30})
     chart(figure, f"{run_id}_scores", "iterscores")
-
-    st.caption("Candidates of the best iterations (instructions are shown as plain text)")
-    top = iterations.sort_values(["is_best", "evaluation_kind", "score"], ascending=[False, True, False]).head(3)
-    for _, row in top.iterrows():
-        st.text(f"iteration {row['iteration']} ({row['evaluation_kind']}, score {row['score']}):")
-        for instruction in row.get("instructions") or []:
-            st.code(str(instruction), language=None, wrap_lines=True)
     csv_button(iterations, f"{run_id}_iterations", "iterations")
+
+    # What each iteration evaluated; DSPy imports also say which program DSPy returned.
+    dspy_run = (run.get("metadata") or {}).get("dspy") or {}
+    predictors = dspy_run.get("predictors") or []
+    returned = dspy_run.get("returned_iteration")
+    if dspy_run:
+        usage = dspy_run.get("usage") or {}
+        st.text(f"DSPy {dspy_run.get('optimizer', '')}: predictors {', '.join(predictors) or '-'}; DSPy returned the "
+                f"program of iteration {returned}. LM calls: {usage.get('calls', '-')}, tokens and cost per "
+                f"iteration where attributed ({usage.get('attributed_to') or 'not recorded'}); outside the "
+                f"iterations: {int(run.get('unattributed_prompt_tokens') or 0):,} prompt + "
+                f"{int(run.get('unattributed_completion_tokens') or 0):,} completion tokens, "
+                f"${float(run.get('unattributed_cost') or 0):,.4f}; calls without a price: "
+                f"{usage.get('calls_without_cost', '-')}.")
+    rows = []
+    for it in iterations.to_dict("records"):
+        described = candidate_summary(it, predictors)
+        rows.append({"iteration": it["iteration"], "kind": it["evaluation_kind"], "score": it["score"],
+                     "best": bool(it["is_best"]), "DSPy returned": it["iteration"] == returned,
+                     "instruction (predictor: index)": described["instruction"],
+                     "demo set (predictor: index)": described["demo set"], "re-scores": described["re-scores"],
+                     "seed": described["seed"], "examples": it["batch_size"], "prompt tokens": it["prompt_tokens"],
+                     "completion tokens": it["completion_tokens"], "cost (USD)": it["cost"]})
+    per_iteration = pd.DataFrame(rows).dropna(axis="columns", how="all")
+    if returned is None:
+        per_iteration = per_iteration.drop(columns="DSPy returned")
+    st.caption("Iterations: the candidate each evaluated, its tokens and cost")
+    st.dataframe(per_iteration, hide_index=True, width="stretch", key="iterations_table")
+
+    numbers = iterations["iteration"].tolist()
+    best_number = next(iter(iterations.loc[iterations["is_best"], "iteration"].tolist()), numbers[0])
+    shown_number = st.selectbox("Instructions and demos of iteration", numbers, index=numbers.index(best_number),
+                                format_func=lambda n: f"{n} (best)" if n == best_number else (
+                                    f"{n} (DSPy returned)" if n == returned else str(n)), key="cand_iter")
+    chosen = iterations[iterations["iteration"] == shown_number].iloc[0]
+    params = chosen.get("params") or {}
+    instructions = chosen.get("instructions") or []
+    demos = params.get("demos") or []
+    for index in range(max(len(instructions), len(demos))):
+        label = predictors[index] if index < len(predictors) else f"predictor {index}"
+        ids = [f"instruction {params.get('instruction_ids', {}).get(str(index), '-')}"]
+        if str(index) in (params.get("demo_ids") or {}):
+            ids.append(f"demo set {params['demo_ids'][str(index)]}")
+        st.text(f"{label} ({', '.join(ids)}):")
+        if index < len(instructions):
+            st.code(str(instructions[index]), language=None, wrap_lines=True)
+        predictor_demos = demos[index] if index < len(demos) else []
+        if predictor_demos:
+            st.dataframe(pd.DataFrame([{k: None if v is None else str(v) for k, v in d.items()} for d in predictor_demos]),
+                         hide_index=True, width="stretch")
+        else:
+            st.text("no demos")
+
+    candidates = dspy_run.get("instruction_candidates") or {}
+    if candidates:
+        st.caption("Instruction candidates MIPROv2 proposed (index 0 is the original), and the iterations that tried each")
+        tried: dict[tuple[str, int], list[int]] = {}
+        for it in iterations.to_dict("records"):
+            for predictor, index in ((it.get("params") or {}).get("instruction_ids") or {}).items():
+                tried.setdefault((predictor, index), []).append(it["iteration"])
+        st.dataframe(pd.DataFrame([
+            {"predictor": predictors[int(p)] if int(p) < len(predictors) else p, "candidate": i, "instruction": text,
+             "tried in iterations": ", ".join(map(str, tried.get((p, i), []))) or "never"}
+            for p, texts in candidates.items() for i, text in enumerate(texts)
+        ]), hide_index=True, width="stretch", key="candidates_table")
+    settings = dspy_run.get("effective_settings") or {}
+    if settings:
+        st.caption("Settings DSPy ran with (under auto: what it chose)")
+        st.dataframe(pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]}),
+                     hide_index=True, key="settings_table")
 
 st.caption("Samples")
 failed_first = st.toggle("Failed samples first", value=urlstate.get_bool("failed"), key="failed")

@@ -949,6 +949,66 @@ def test_prompt_optimization_url_state_and_widgets(request, dash):
     assert texts(at.info) == ["No run matches these filters."]
 
 
+def test_prompt_optimization_shows_what_each_dspy_iteration_evaluated(monkeypatch, tmp_path):
+    """A real MIPROv2 run of a two-predictor program (DSPy's DummyLM, metered), imported with its
+    recording: per iteration the named predictors' instruction and demo-set indices, tokens and
+    cost; the best iteration's instructions and demos; the candidates and effective settings."""
+    dspy = pytest.importorskip("dspy")
+    from dspy_runs import MeteredLM, TwoStep, answers  # tests/dspy_runs.py
+
+    from integrations.dspy_import import DSPyRecorder, import_miprov2
+    from storage.prompt_optimization import PromptOptimizationStore
+
+    data = [dspy.Example(question=f"What is 2+2 ({i})?", answer="4").with_inputs("question") for i in range(24)]
+    lm = MeteredLM(answers(11, True))
+    with dspy.context(lm=lm):
+        optimizer = dspy.MIPROv2(metric=lambda e, p, trace=None: e.answer == p.answer, prompt_model=lm, task_model=lm,
+                                 auto=None, num_candidates=3, num_threads=1, seed=1)
+        recorder = DSPyRecorder(optimizer)
+        with recorder:
+            program = optimizer.compile(TwoStep(), trainset=data[:16], valset=data[16:], num_trials=4,
+                                        minibatch_size=4, minibatch_full_eval_steps=2, max_bootstrapped_demos=1,
+                                        max_labeled_demos=1)
+    path = tmp_path / "dspy.db"
+    with PromptOptimizationStore(path, project_id="dspy") as store:
+        run = import_miprov2(store, program, name="two steps", optimizer=optimizer, recording=recorder)
+        stored = store.get_iterations(run["id"])
+    dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
+    at = dash.open(PROMPTS, run=run["id"])
+    shown = {t.value for t in at.text}
+    assert any(f"predictors draft, check; DSPy returned the program of iteration "
+               f"{run['metadata']['dspy']['returned_iteration']}." in t for t in shown)
+    per_iteration = next(d.value for d in at.dataframe if "instruction (predictor: index)" in d.value.columns)
+    assert per_iteration["iteration"].tolist() == [it["iteration"] for it in stored]
+    for row, it in zip(per_iteration.to_dict("records"), stored):
+        instruction_ids, demo_ids = it["params"]["instruction_ids"], it["params"]["demo_ids"]
+        assert row["instruction (predictor: index)"] == f"draft: {instruction_ids['0']}, check: {instruction_ids['1']}"
+        assert row["demo set (predictor: index)"] == f"draft: {demo_ids['0']}, check: {demo_ids['1']}"
+        assert (row["prompt tokens"], row["completion tokens"]) == (it["prompt_tokens"], it["completion_tokens"])
+        assert row["cost (USD)"] == pytest.approx(it["cost"]) and it["cost"] > 0
+        if "rescored_trial" in it["params"]:
+            assert row["re-scores"].startswith(f"trial {it['params']['rescored_trial']} (minibatch mean ")
+    best = next(it for it in stored if it["is_best"])
+    assert widget(at, "selectbox", "cand_iter").value == best["iteration"]
+    codes = [c.value for c in at.code]
+    assert all(instruction in codes for instruction in best["instructions"])
+    for index, name in enumerate(["draft", "check"]):
+        label = (f"{name} (instruction {best['params']['instruction_ids'][str(index)]}, "
+                 f"demo set {best['params']['demo_ids'][str(index)]}):")
+        assert label in shown
+    demo_tables = [d.value for d in at.dataframe if "question" in d.value.columns and "answer" in d.value.columns]
+    expected_demos = [demo for demos in best["params"]["demos"] for demo in demos]
+    assert sum(len(t) for t in demo_tables) == len(expected_demos)
+    candidates = next(d.value for d in at.dataframe if "tried in iterations" in d.value.columns)
+    assert candidates["instruction"].tolist() == [t for texts in recorder.instruction_candidates.values() for t in texts]
+    settings = next(d.value for d in at.dataframe if "setting" in d.value.columns).set_index("setting")["value"]
+    assert settings["valset_size"] == "8" and settings["num_trials"] == "4"
+    other = stored[-1]["iteration"]
+    widget(at, "selectbox", "cand_iter").set_value(other).run()
+    check_clean(at)
+    assert all(i in [c.value for c in at.code] for i in stored[-1]["instructions"])
+
+
 # ------------------------------------------------------------------------------- Data & export
 
 

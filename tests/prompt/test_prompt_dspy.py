@@ -5,7 +5,6 @@ named and nothing in the store afterwards."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import json
 import logging
@@ -27,63 +26,12 @@ from storage.errors import ValidationError
 from storage.prompt_optimization import PromptOptimizationStore
 
 dspy = pytest.importorskip("dspy")  # a dev requirement: CI has it (requirements-dev.txt)
-from dspy.clients.base_lm import GLOBAL_HISTORY  # noqa: E402
-from dspy.clients.engines.dummy_engine import DummyEngine  # noqa: E402
-from dspy.lm15 import Usage  # noqa: E402
 from dspy.teleprompt.mipro_optimizer_v2 import AUTO_RUN_SETTINGS  # noqa: E402
 from dspy.utils import DummyLM  # noqa: E402
+from dspy_runs import MeteredLM, TwoStep, answers, calls_during  # noqa: E402  (tests/dspy_runs.py)
 
 logging.getLogger("dspy").setLevel(logging.ERROR)
 logging.getLogger("optuna").setLevel(logging.ERROR)
-
-PRICE_IN, PRICE_OUT = 2e-6, 8e-6  # USD per token, as a provider would bill
-
-
-class _MeteredEngine(DummyEngine):
-    def _complete_messages(self, messages):
-        response = super()._complete_messages(messages)
-        prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
-        completion = len(response.message.parts[-1].text.split())
-        return dataclasses.replace(response, usage=Usage(input_tokens=prompt, output_tokens=completion,
-                                                          total_tokens=prompt + completion))
-
-
-class MeteredLM(DummyLM):
-    """DSPy's DummyLM reports 0 tokens and no cost; this one reports what a priced provider would
-    (tokens = words, a price per token) through DSPy's own call path and history."""
-
-    def __init__(self, answers):
-        super().__init__(answers)
-        self._engine_spec = _MeteredEngine(self)
-
-    def copy(self, **kwargs):  # MIPROv2's proposer calls copies (other temperatures): metered too
-        copied = super().copy(**kwargs)
-        copied._engine_spec = _MeteredEngine(copied)
-        return copied
-
-    def update_history(self, entry):
-        usage = entry.get("usage") or {}
-        entry["cost"] = usage.get("prompt_tokens", 0) * PRICE_IN + usage.get("completion_tokens", 0) * PRICE_OUT
-        super().update_history(entry)
-
-
-def answers(seed: int, duplicate_texts: bool):
-    rng = random.Random(seed)
-    while True:
-        text = "Answer carefully." if duplicate_texts else f"Answer carefully ({rng.randint(0, 99)})."
-        yield {"answer": rng.choice(["4", "5"]), "proposed_instruction": text, "observations": "o", "summary": "s",
-               "program_description": "d", "module_description": "m", "reasoning": "r"}
-
-
-class TwoStep(dspy.Module):
-    def __init__(self):
-        super().__init__()
-        self.draft = dspy.Predict("question -> answer")
-        self.check = dspy.Predict("question, draft -> answer")
-
-    def forward(self, question):
-        return self.check(question=question, draft=self.draft(question=question).answer)
-
 
 DATA = [dspy.Example(question=f"What is 2+2 ({i})?", answer="4").with_inputs("question") for i in range(30)]
 TRAIN, VAL = DATA[:20], DATA[20:]
@@ -129,18 +77,6 @@ def mipro_run(config: str):
         evaluation = dspy.Evaluate(devset=VAL, metric=exact_match, num_threads=1, display_progress=False)(program)
     return dict(config=config, student=student, student_kind=student_kind, optimizer=optimizer, recorder=recorder,
                 program=program, history=history, evaluation=evaluation, compile_args=compile_args)
-
-
-def calls_during(run):
-    """DSPy's global history (every LM and its copies) of what ``run()`` called."""
-    last = GLOBAL_HISTORY[-1] if GLOBAL_HISTORY else None
-    result = run()
-    calls = []
-    for entry in reversed(GLOBAL_HISTORY):
-        if entry is last:
-            break
-        calls.insert(0, entry)
-    return result, calls
 
 
 def _demos(predictor) -> list[dict]:
