@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from integrations.dspy_import import candidate_summary
 from storage.exports import neutralize_cell
 from storage.prompt_optimization import PromptOptimizationStore
 from storage.schema import OPTIMIZER_TYPES, RUN_STATUSES
@@ -34,6 +35,9 @@ LEADERBOARD_COLUMNS = ["rank", "id", "name", "optimizer_type", "final_score", "b
                        "improvement_pct", "iterations_completed", "model_name", "created_at"]
 ITERATION_COLUMNS = ["iteration", "evaluation_kind", "score", "is_best", "instructions", "demo_set_ids",
                      "batch_size", "prompt_tokens", "completion_tokens", "cost", "latency_ms"]
+# `runs show`: what each iteration evaluated, by predictor name (DSPy imports), instead of raw ids.
+SHOW_COLUMNS = ["iteration", "evaluation_kind", "score", "is_best", "instruction", "demo_set", "rescores", "seed",
+                "instructions", "batch_size", "prompt_tokens", "completion_tokens", "cost", "latency_ms"]
 SAMPLE_COLUMNS = ["iteration", "sample_index", "success", "score", "input", "output", "expected", "error",
                   "latency_ms", "prompt_tokens", "completion_tokens"]
 
@@ -82,23 +86,33 @@ def list_runs(ctx, project_id, status, optimizer, tags, limit, output_format) ->
 @format_option
 @click.pass_context
 def show(ctx, run_id, project_id, output_format) -> None:
-    """One run: its fields, then its iterations (the best one marked)."""
+    """One run: its fields, then its iterations (the best one marked): for an imported DSPy run, the
+    instruction and demo-set index of each named predictor, the trial a full re-evaluation
+    re-scored, tokens and cost; then the best iteration's instructions and demos."""
     store = _store(ctx, project_id)
     run = store.get_run(run_id, with_iterations=True)
     iterations = run.pop("iterations")
     if output_format == "json":
         click.echo(json.dumps({"run": run, "iterations": iterations}, indent=2, ensure_ascii=False, default=str))
         return
+    dspy_run = (run.get("metadata") or {}).get("dspy") or {}
+    predictors = dspy_run.get("predictors") or []
+    described = [_described(it, predictors) for it in iterations]
+    columns = [c for c in SHOW_COLUMNS if any(row.get(c) is not None for row in described)]
+    if dspy_run and "instruction" in columns:
+        columns.remove("instructions")  # the text is below, per predictor
     if output_format == "csv":
         emit([run], None, "csv")
         click.echo("")
-        emit(iterations, ITERATION_COLUMNS, "csv")
+        emit(described, columns, "csv")
         return
     width = max(len(k) for k in run)
     for key, value in run.items():
         click.echo(f"{key:<{width}}  {_cell(value, limit=200)}")
     click.echo(f"\niterations ({len(iterations)}; * = best)")
-    emit([{**it, "is_best": "*" if it["is_best"] else ""} for it in iterations], ITERATION_COLUMNS, "table")
+    emit([{**row, "is_best": "*" if row["is_best"] else ""} for row in described], columns, "table")
+    if dspy_run:
+        _echo_dspy(dspy_run, next((it for it in iterations if it["is_best"]), None), predictors)
 
 
 @runs.command()
@@ -135,6 +149,43 @@ def export(ctx, run_id, project_id, output, what, output_format) -> None:
     output.write_text(text, encoding="utf-8", newline="")
     noun = {"samples": "sample", "iterations": "iteration", "run": "run"}[what]
     click.echo(f"wrote {len(rows)} {noun} row{'s' if len(rows) != 1 else ''} to {output}")
+
+
+def _described(iteration: dict, predictors: list[str]) -> dict:
+    summary = candidate_summary(iteration, predictors)
+    return {**iteration, "instruction": summary["instruction"], "demo_set": summary["demo set"],
+            "rescores": summary["re-scores"], "seed": summary["seed"]}
+
+
+def _echo_dspy(dspy_run: dict, best: dict | None, predictors: list[str]) -> None:
+    """Predictor names, the returned iteration, where usage went, and the best iteration's candidate."""
+    usage = dspy_run.get("usage") or {}
+    click.echo(f"\nDSPy {dspy_run.get('optimizer', '')}: predictors {', '.join(predictors) or '-'}; "
+               f"returned the program of iteration {dspy_run.get('returned_iteration')}; "
+               f"LM calls {usage.get('calls', '-')} (tokens and cost attributed to: "
+               f"{usage.get('attributed_to') or 'not recorded'}; calls without a price: "
+               f"{usage.get('calls_without_cost', '-')})")
+    settings = dspy_run.get("effective_settings") or {}
+    if settings:
+        click.echo("effective settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+    if best is None:
+        return
+    params = best.get("params") or {}
+    instructions, demos = best.get("instructions") or [], params.get("demos") or []
+    click.echo(f"\nbest iteration {best['iteration']}:")
+    for index in range(max(len(instructions), len(demos))):
+        name = predictors[index] if index < len(predictors) else f"predictor {index}"
+        ids = [f"instruction {params.get('instruction_ids', {}).get(str(index), '-')}"]
+        if str(index) in (params.get("demo_ids") or {}):
+            ids.append(f"demo set {params['demo_ids'][str(index)]}")
+        click.echo(f"  {name} ({', '.join(ids)}):")
+        if index < len(instructions):
+            click.echo(f"    instruction: {instructions[index]}")
+        predictor_demos = demos[index] if index < len(demos) else []
+        for number, demo in enumerate(predictor_demos, start=1):
+            click.echo(f"    demo {number}: {json.dumps(demo, ensure_ascii=False)}")
+        if not predictor_demos:
+            click.echo("    no demos")
 
 
 # ------------------------------------------------------------------------------------ output

@@ -367,3 +367,38 @@ def test_samples_from_evaluation_refuse_a_nan_score():
         samples_from_evaluation([(example, prediction, math.nan)], iteration=1)
     assert json.dumps(samples_from_evaluation(r["evaluation"], iteration=1)[0]["input"]) == json.dumps(
         dict(example.inputs().toDict()))
+
+
+def test_cli_shows_what_each_iteration_evaluated(tmp_path):
+    from click.testing import CliRunner
+
+    from hive_cli.main import cli
+
+    r = mipro_run("two-predictors")
+    path = str(tmp_path / "cli.db")
+    with PromptOptimizationStore(path, project_id="dspy") as store:
+        run = import_miprov2(store, r["program"], name="cli", optimizer=r["optimizer"], recording=r["recorder"])
+        stored = store.get_iterations(run["id"])
+    result = CliRunner().invoke(cli, ["--db", path, "runs", "show", run["id"], "--project", "dspy"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("iteration "))
+    assert header + 2 + len(stored) <= len(lines)
+    for line, it in zip(lines[header + 2:], stored):
+        ids, demo_ids = it["params"]["instruction_ids"], it["params"]["demo_ids"]
+        assert f"draft: {ids['0']}, check: {ids['1']}" in line and f"draft: {demo_ids['0']}, check: {demo_ids['1']}" in line
+        assert str(it["prompt_tokens"]) in line and (" * " in f" {line} ") == it["is_best"]
+    assert "DSPy MIPROv2: predictors draft, check; returned the program of iteration " \
+           f"{run['metadata']['dspy']['returned_iteration']};" in result.output
+    best = next(it for it in stored if it["is_best"])
+    assert f"best iteration {best['iteration']}:" in result.output
+    for index, name in enumerate(["draft", "check"]):
+        assert f"  {name} (instruction {best['params']['instruction_ids'][str(index)]}, demo set " \
+               f"{best['params']['demo_ids'][str(index)]}):" in lines
+        assert f"    instruction: {best['instructions'][index]}" in lines
+        for number, demo in enumerate(best["params"]["demos"][index], start=1):
+            assert f"    demo {number}: {json.dumps(demo, ensure_ascii=False)}" in lines
+    csv_rows = CliRunner().invoke(cli, ["--db", path, "runs", "show", run["id"], "--project", "dspy", "--format",
+                                        "csv"]).output.split("\n\n", 1)[1]
+    assert "instruction,demo_set" in csv_rows.splitlines()[0]
