@@ -6,6 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from charts.style import study_colors, titled
+
 MARKERS = (("percentile_5", "P5", "#1f77b4"), ("percentile_50", "P50", "#2ca02c"), ("percentile_95", "P95", "#1f77b4"),
            ("var_95", "VaR95", "#d62728"), ("cvar_95", "CVaR95", "#9467bd"))
 
@@ -30,13 +32,16 @@ def risk_distribution_figure(values: np.ndarray, risk: dict | None, name: str) -
 ECDF_POINTS = 2_000
 
 
-def fitness_distribution_figure(samples: dict[str, np.ndarray], kind: str = "box") -> go.Figure:
+def fitness_distribution_figure(samples: dict[str, np.ndarray], kind: str = "box", colors: dict[str, str] | None = None,
+                                value_title: str = "fitness", title: str | None = None) -> go.Figure:
     """Box (quartiles, mean, whiskers at the last values within 1.5 IQR) or ECDF per study.
+    ``value_title`` names what the fitness measures; ``colors`` keeps each study's colour.
 
     Only summaries reach the browser: a box is five numbers, an ECDF at most ``ECDF_POINTS`` of its
     exact steps, whatever the sample size (tens of thousands of raw points per study took the
     browser over a second to draw)."""
     figure = go.Figure()
+    colors = colors or study_colors(samples)
     for name, values in samples.items():
         finite = np.asarray(values, dtype=float)
         finite = np.sort(finite[np.isfinite(finite)])
@@ -47,17 +52,18 @@ def fitness_distribution_figure(samples: dict[str, np.ndarray], kind: str = "box
             if len(tops) > ECDF_POINTS:
                 tops = tops[np.unique(np.linspace(0, len(tops) - 1, ECDF_POINTS).round().astype(int))]
             figure.add_trace(go.Scatter(x=finite[tops], y=(tops + 1) / max(n, 1), mode="lines",
-                                        line_shape="hv", name=name))
+                                        line_shape="hv", name=name, line={"color": colors[name]}))
         elif len(finite):
             q1, median, q3 = np.percentile(finite, [25, 50, 75])
             reach = 1.5 * (q3 - q1)
             figure.add_trace(go.Box(
                 name=name, x=[name], q1=[q1], median=[median], q3=[q3], mean=[float(finite.mean())],
                 lowerfence=[finite[finite >= q1 - reach][0]], upperfence=[finite[finite <= q3 + reach][-1]],
+                marker={"color": colors[name]}, line={"color": colors[name]},
             ))
-    figure.update_layout(yaxis_title="fitness" if kind == "box" else "share of runs",
-                         xaxis_title=None if kind == "box" else "fitness", margin={"t": 30})
-    return figure
+    figure.update_layout(yaxis_title=value_title if kind == "box" else "share of runs",
+                         xaxis_title=None if kind == "box" else value_title, margin={"t": 30})
+    return titled(figure, title)
 
 
 def parameter_histograms_figure(frame, columns: list[str]) -> go.Figure:

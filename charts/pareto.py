@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from charts.style import study_colors, titled
+
 FRONT_COLOR = "#d62728"
 CLOUD_COLOR = "#7f7f7f"
 
@@ -77,14 +79,19 @@ def parallel_coordinates_figure(frame: pd.DataFrame, columns: list[str], color_b
     return figure
 
 
-def fronts_overlay_figure(fronts: dict[str, pd.DataFrame], x: str, y: str) -> go.Figure:
-    """Several studies' fronts on one plane (comparison view)."""
+def fronts_overlay_figure(fronts: dict[str, pd.DataFrame], x: str, y: str, colors: dict[str, str] | None = None,
+                          title: str | None = None, staircase: bool = True) -> go.Figure:
+    """Several studies' fronts on one plane (comparison view); ``colors`` keeps each study's colour.
+    ``staircase=False`` draws points only: a front of three or more objectives seen on two of them
+    is a cloud, not a staircase."""
     figure = go.Figure()
+    colors = colors or study_colors(fronts)
     for name, front in fronts.items():
         if front.empty or x not in front or y not in front:
             continue
         ordered = front.sort_values(x)
-        figure.add_trace(go.Scattergl(x=ordered[x], y=ordered[y], mode="markers+lines", name=name,
-                                      line={"shape": "hv", "width": 1}, customdata=ordered["run_id"]))
+        figure.add_trace(go.Scattergl(x=ordered[x], y=ordered[y], mode="markers+lines" if staircase else "markers",
+                                      name=name, line={"shape": "hv", "width": 1, "color": colors[name]},
+                                      marker={"color": colors[name]}, customdata=ordered["run_id"]))
     figure.update_layout(xaxis_title=x, yaxis_title=y, margin={"t": 30})
-    return figure
+    return titled(figure, title)

@@ -15,10 +15,13 @@ import numpy as np
 import pandas as pd
 
 from analysis import pareto as pareto_math
-from charts.convergence import convergence_figure
+from analysis.comparison import (ObjectiveSpace, best_so_far_curves, compare_hypervolumes, group_by_space,
+                                 left_out_line, why_left_out)
+from charts.convergence import convergence_figure, hypervolume_comparison_figure
 from charts.output import write_figure
-from charts.pareto import pareto_figure
+from charts.pareto import fronts_overlay_figure, pareto_figure
 from charts.sensitivity import sensitivity_heatmap
+from charts.style import study_colors
 from storage import exports, queries
 from storage.reader import Reader
 
@@ -129,16 +132,72 @@ def best_designs(ctx, study_id, limit, output_format):
 @query.command("compare")
 @click.option("--study-ids", required=True, help="Comma-separated study ids (2 to 5 read best).")
 @_format_option
-@_output_option
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the charts as FILE.png (static) or FILE.html (interactive), one file per chart, each "
+                   "named FILE's name plus what it draws: -convergence-<fitness objective> for each fitness "
+                   "objective, -fronts-<objectives> and -hypervolume-<objectives> for each set of two or more "
+                   "objectives (e.g. compare-fronts-cost_min-co2_min.png). The names are printed on stderr.")
 @click.pass_context
 def compare(ctx, study_ids, output_format, output):
-    """Side by side: type, best, runs, average fitness, Pareto count, execution time."""
+    """Side by side: type, best, runs, average fitness, Pareto count, execution time, objective space.
+
+    Charts compare only what is comparable: fronts and hypervolume per objective space (same objective
+    names and directions), the hypervolumes of a space on one common reference point; best so far per
+    fitness objective (a study's first objective)."""
     reader = _reader(ctx)
-    ids = _split_ids(study_ids)
-    _emit(queries.compare_studies(reader, ids), output_format)
+    ids = list(dict.fromkeys(_split_ids(study_ids)))
+    frame = queries.compare_studies(reader, ids)
+    studies = {sid: queries.get_study(reader, sid) for sid in ids}
+    spaces = {sid: ObjectiveSpace.of(exports.objective_names(study), study["objective_directions"])
+              for sid, study in studies.items()}
+    frame["objective_space"] = [spaces[sid].label for sid in frame["study_id"]]
+    _emit(frame, output_format)
     if output:
-        histories = {sid: queries.get_convergence_history(reader, sid) for sid in ids}
-        _done(write_figure(convergence_figure(histories, show=("best_so_far",), band=False), output))
+        figures, notes = _comparison_charts(reader, studies, spaces)
+        written: set[str] = set()
+        for part, figure in figures:
+            name = f"{output.stem}-{part}"
+            while name in written:  # two objective spaces whose names read alike as file names
+                name += "_"
+            written.add(name)
+            _done(write_figure(figure, output.with_name(name + output.suffix)))
+        for note in notes:
+            click.echo(note, err=True)
+
+
+def _comparison_charts(reader: Reader, studies: dict[str, dict], spaces: dict) -> tuple[list, list[str]]:
+    """The Compare page's charts, grouped the same way: ``[(file-name part, figure)]`` and the notes
+    (reference points, studies left out and why)."""
+    ids = list(studies)
+    colors = study_colors(ids)
+    kinds = {sid: s["study_type"] for sid, s in studies.items()}
+    run_counts = {sid: int(s["run_count"] or 0) for sid, s in studies.items()}
+    figures, notes = [], []
+    for fitness, group in group_by_space({sid: spaces[sid].fitness for sid in ids}):
+        histories = {sid: queries.get_convergence_history(reader, sid) for sid in group}
+        curves, left_out = best_so_far_curves(histories, kinds, run_counts)
+        if curves:
+            figures.append((f"convergence-{fitness.slug}", convergence_figure(
+                curves, show=("best_so_far",), band=False, colors=colors, value_title=fitness.label,
+                title=f"Best {fitness.label} so far")))
+        notes.append(left_out_line(f"best-so-far chart of {fitness.label}", left_out))
+    for space, group in group_by_space({sid: spaces[sid] for sid in ids if len(spaces[sid].names) >= 2}):
+        fronts = {sid: exports.spread_columns(queries.get_pareto_front(reader, sid), studies[sid]) for sid in group}
+        drawn = {sid: front for sid, front in fronts.items() if not front.empty}
+        if drawn:
+            figures.append((f"fronts-{space.slug}", fronts_overlay_figure(
+                drawn, space.names[0], space.names[1], colors, title=f"Pareto fronts: {space.label}",
+                staircase=len(space.names) == 2)))
+        notes.append(left_out_line(f"front overlay of {space.label}", {
+            sid: why_left_out(kinds[sid], run_counts[sid]) for sid in group if sid not in drawn}))
+        hv = compare_hypervolumes(space, {sid: queries.study_objectives(reader, sid) for sid in group},
+                                  {sid: studies[sid]["reference_point"] for sid in group}, kinds, run_counts)
+        if hv.curves:
+            figures.append((f"hypervolume-{space.slug}", hypervolume_comparison_figure(
+                hv.curves, space.label, hv.reference.describe(), colors)))
+            notes.append(f"Hypervolume of {space.label}: {hv.reference.describe()}")
+        notes.append(left_out_line(f"hypervolume chart of {space.label}", hv.left_out))
+    return figures, [note for note in notes if note]
 
 
 @query.command("pareto-front")

@@ -1,10 +1,18 @@
-"""Compare studies (2 to 5): the seed's side-by-side table, overlaid convergence, fronts,
-hypervolume per generation and fitness distributions."""
+"""Compare studies (2 to 5): the seed's side-by-side table, then charts only of what compares.
+
+Fronts and hypervolume are drawn per objective space (same objective names and directions), the
+hypervolumes of a space on one common reference point; best-so-far curves and fitness distributions
+per fitness objective (a study's first objective). Every study keeps one colour on every chart, and
+a study a chart leaves out is named under it with the reason (see ``analysis.comparison``)."""
+import numpy as np
 import streamlit as st
 
-from charts.convergence import convergence_figure, metric_figure
+from analysis.comparison import (ObjectiveSpace, best_so_far_curves, compare_hypervolumes, group_by_space,
+                                 left_out_line, why_left_out)
+from charts.convergence import convergence_figure, hypervolume_comparison_figure
 from charts.distributions import fitness_distribution_figure
 from charts.pareto import fronts_overlay_figure
+from charts.style import study_colors
 from storage import exports, queries
 from storage.errors import HiveError
 from ui import urlstate
@@ -12,7 +20,7 @@ from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_studies
 from ui.routing import run_inside_app
-from ui.text import show_error
+from ui.text import plain, show_error
 
 run_inside_app()
 
@@ -25,39 +33,86 @@ if len(chosen) < 2:
 
 try:
     table = queries.compare_studies(db, chosen)
-    histories = {sid: queries.get_convergence_history(db, sid) for sid in chosen}
     studies = {sid: queries.get_study(db, sid) for sid in chosen}
+    spaces = {sid: ObjectiveSpace.of(exports.objective_names(study), study["objective_directions"])
+              for sid, study in studies.items()}
+    multi = [sid for sid in chosen if len(spaces[sid].names) >= 2]
+    histories = {sid: queries.get_convergence_history(db, sid) for sid in chosen}
+    fronts = {sid: exports.spread_columns(queries.get_pareto_front(db, sid), studies[sid]) for sid in multi}
+    objectives = {sid: queries.study_objectives(db, sid) for sid in multi}
+    samples = {sid: queries.sample_study_fitness(db, sid, 20_000) for sid in chosen}
 except HiveError as error:
     show_error(error)
     st.stop()
 
+colors = study_colors(chosen)
+kinds = {sid: s["study_type"] for sid, s in studies.items()}
+run_counts = {sid: int(s["run_count"] or 0) for sid, s in studies.items()}
+table.insert(2, "objective_space", [spaces[sid].label for sid in table["study_id"]])  # readable without scrolling
 st.dataframe(table, hide_index=True, width="stretch", key="compare_table",
              column_config={"best_fitness": st.column_config.NumberColumn(format="%.6g"),
                             "avg_fitness": st.column_config.NumberColumn(format="%.6g"),
                             "execution_time_seconds": st.column_config.NumberColumn("time (s)", format="%.1f")})
 csv_button(table, "comparison", "compare")
 
-st.subheader("Convergence (best so far)")
-chart(convergence_figure(histories, show=("best_so_far",), band=False), "comparison_convergence", "conv")
 
-multi = {sid: s for sid, s in studies.items() if len(s["objective_directions"]) >= 2}
-if multi:
-    names = sorted(set.intersection(*(set(exports.objective_names(s)) for s in multi.values())))
-    st.subheader("Pareto fronts")
-    if len(names) >= 2:
-        fronts = {sid: exports.spread_columns(queries.get_pareto_front(db, sid), s) for sid, s in multi.items()}
-        x = st.selectbox("x objective", names, index=urlstate.choose(names, urlstate.get("x")), key="cx")
-        y = st.selectbox("y objective", names, index=urlstate.choose(names, urlstate.get("y", names[1])), key="cy")
-        urlstate.put("x", x)
-        urlstate.put("y", y)
-        chart(fronts_overlay_figure(fronts, x, y), "comparison_fronts", "fronts")
-    else:
-        st.caption("The multi-objective studies chosen share fewer than two objective names.")
-    st.subheader("Hypervolume per generation")
-    chart(metric_figure({sid: histories[sid] for sid in multi}, "hypervolume", "hypervolume"), "comparison_hypervolume", "hv")
+def caption_if(text: str | None) -> None:
+    if text:
+        st.caption(plain(text))  # names are user data: shown literally
 
-st.subheader("Fitness distributions")
-kind = st.radio("Show as", ["box", "ecdf"], horizontal=True, index=urlstate.choose(["box", "ecdf"], urlstate.get("dist")), key="dist")
+
+def suffix(index: int) -> str:
+    """Keys and URL parameters of the first group keep their plain names (older links still work)."""
+    return "" if index == 0 else str(index + 1)
+
+
+for index, (space, ids) in enumerate(group_by_space({sid: spaces[sid] for sid in multi})):
+    s = suffix(index)
+    st.subheader(plain(f"Objectives {space.label}"))
+    if len(ids) == 1:
+        caption_if(f"No other chosen study shares these objectives: {ids[0]} is drawn alone.")
+    names = list(space.names)
+    x = st.selectbox("x objective", names, index=urlstate.choose(names, urlstate.get(f"x{s}")), key=f"cx{s}")
+    y = st.selectbox("y objective", names, index=urlstate.choose(names, urlstate.get(f"y{s}", names[1])), key=f"cy{s}")
+    urlstate.put(f"x{s}", x)
+    urlstate.put(f"y{s}", y)
+    drawn = {sid: fronts[sid] for sid in ids if not fronts[sid].empty}
+    if drawn:
+        chart(fronts_overlay_figure(drawn, x, y, colors, title=f"Pareto fronts: {space.label}",
+                                    staircase=len(names) == 2),
+              f"comparison_fronts_{space.slug}", f"fronts{s}")
+    caption_if(left_out_line("front overlay", {sid: why_left_out(kinds[sid], run_counts[sid]) for sid in ids
+                                               if sid not in drawn}))
+
+    hv = compare_hypervolumes(space, {sid: objectives[sid] for sid in ids},
+                              {sid: studies[sid]["reference_point"] for sid in ids}, kinds, run_counts)
+    if hv.curves:
+        chart(hypervolume_comparison_figure(hv.curves, space.label, hv.reference.point_text, colors),
+              f"comparison_hypervolume_{space.slug}", f"hv{s}")
+        caption_if(hv.reference.describe())
+    caption_if(left_out_line("hypervolume chart", hv.left_out))
+
+fitness_groups = group_by_space({sid: spaces[sid].fitness for sid in chosen})
+st.subheader("Best so far and fitness distributions")
+if len(fitness_groups) > 1:
+    st.caption("A study's fitness is its first objective; studies whose fitness measures different objectives "
+               "are drawn on separate charts.")
+kind = st.radio("Distributions as", ["box", "ecdf"], horizontal=True,
+                index=urlstate.choose(["box", "ecdf"], urlstate.get("dist")), key="dist")
 urlstate.put("dist", kind if kind != "box" else None)
-values = {sid: queries.sample_study_fitness(db, sid, 20_000) for sid in chosen}
-chart(fitness_distribution_figure(values, kind), "comparison_fitness", "fitdist")
+for index, (fitness, ids) in enumerate(fitness_groups):
+    s = suffix(index)
+    label = fitness.label
+    heading = f"Fitness: {label}" + (f" — {', '.join(ids)}" if len(fitness_groups) > 1 else "")
+    st.markdown(f"**{plain(heading)}**")
+    curves, left_out = best_so_far_curves({sid: histories[sid] for sid in ids}, kinds, run_counts)
+    if curves:
+        chart(convergence_figure(curves, show=("best_so_far",), band=False, colors=colors, value_title=label,
+                                 title=f"Best {label} so far"), f"comparison_convergence_{fitness.slug}", f"conv{s}")
+    caption_if(left_out_line("best-so-far chart", left_out))
+    values = {sid: samples[sid] for sid in ids if np.isfinite(samples[sid]).any()}
+    if values:
+        chart(fitness_distribution_figure(values, kind, colors, value_title=label, title=f"{label} of successful runs"),
+              f"comparison_fitness_{fitness.slug}", f"fitdist{s}")
+    caption_if(left_out_line("fitness distribution", {sid: why_left_out(kinds[sid], run_counts[sid])
+                                                      for sid in ids if sid not in values}))

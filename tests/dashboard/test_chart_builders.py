@@ -35,3 +35,36 @@ def test_a_box_is_numpy_quartiles_and_tukey_whiskers():
 def test_an_empty_sample_draws_nothing_and_does_not_fail():
     assert len(fitness_distribution_figure({"s": np.array([np.nan])}, "box").data) == 0
     assert len(fitness_distribution_figure({"s": np.array([])}, "ecdf").data[0].x) == 0
+
+
+def test_comparison_builders_keep_each_studys_colour_and_name_the_objective():
+    import pandas as pd
+
+    from charts.convergence import convergence_figure, hypervolume_comparison_figure
+    from charts.pareto import fronts_overlay_figure
+    from charts.style import PALETTE, study_colors
+
+    colors = study_colors(["a", "b", "c"])
+    assert colors == {"a": PALETTE[0], "b": PALETTE[1], "c": PALETTE[2]}
+    history = pd.DataFrame({"generation_number": [0, 1], "best_so_far": [3.0, 2.0]})
+    front = pd.DataFrame({"run_id": ["r1", "r2"], "cost": [1.0, 2.0], "co2": [2.0, 1.0]})
+    # "c" alone on a chart still gets its own colour, not the first of the palette.
+    figures = [
+        convergence_figure({"c": history}, show=("best_so_far",), band=False, colors=colors, value_title="cost (min)",
+                           title="Best cost (min) so far"),
+        fronts_overlay_figure({"b": front, "c": front}, "cost", "co2", colors, title="Pareto fronts: cost (min), co2 (min)"),
+        hypervolume_comparison_figure({"c": (np.array([0, 1]), np.array([1.0, 2.0]))}, "cost (min), co2 (min)",
+                                      "Reference point cost = 3, co2 = 3: declared by c.", colors),
+        fitness_distribution_figure({"a": np.array([1.0, 2.0]), "c": np.array([3.0])}, "box", colors,
+                                    value_title="cost (min)", title="cost (min) of successful runs"),
+        fitness_distribution_figure({"c": np.array([3.0])}, "ecdf", colors, value_title="cost (min)"),
+    ]
+    for figure in figures:
+        for trace in figure.data:
+            study = trace.name.split(" ")[0]
+            assert trace.line.color == colors[study], (figure.layout.title.text, trace.name)
+    assert figures[0].layout.yaxis.title.text == "cost (min)"
+    assert figures[0].layout.title.text == "Best cost (min) so far"
+    assert figures[2].layout.title.text == "Hypervolume per generation: cost (min), co2 (min)"
+    assert figures[2].layout.title.subtitle.text == "Reference point cost = 3, co2 = 3: declared by c."
+    assert figures[3].layout.yaxis.title.text == "cost (min)" and figures[4].layout.xaxis.title.text == "cost (min)"

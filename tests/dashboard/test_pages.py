@@ -603,19 +603,37 @@ def test_compare_table_convergence_fronts_and_distributions(dash, media):
     assert frame.loc["ga_two", "pareto_count"] == 5 and frame.loc["mc_risk", "pareto_count"] == 20
     assert pd.isna(frame.loc["ga_single", "pareto_count"])
     assert frame["objectives"].tolist() == [2, 1, 2]
+    assert frame["objective_space"].tolist() == ["cost (min), co2 (min)", "yield (max)", "cost (min), renewable (max)"]
     assert download(at, media, "compare")["study_id"].tolist() == ["ga_two", "ga_single", "mc_risk"]
 
+    # Fitness = first objective: ga_two and mc_risk measure cost (min), ga_single yield (max): two charts.
     convergence = chart(at, "conv")
-    assert [t["name"] for t in convergence["data"]] == ["ga_two best so far", "ga_single best so far"]
+    assert [t["name"] for t in convergence["data"]] == ["ga_two best so far"]
     assert trace(convergence, "ga_two best so far")["y"] == [6.0, 5.0, 3.0]
-    assert trace(convergence, "ga_single best so far")["y"] == [3.0, 5.0]       # maximized: running max
-    # ga_two (cost, co2) and mc_risk (cost, renewable) share one objective name only.
-    assert "The multi-objective studies chosen share fewer than two objective names." in texts(at.caption)
+    assert convergence["layout"]["yaxis"]["title"]["text"] == "cost (min)"
+    assert trace(chart(at, "conv2"), "ga_single best so far")["y"] == [3.0, 5.0]   # maximized: running max
+    assert chart(at, "conv2")["layout"]["yaxis"]["title"]["text"] == "yield (max)"
+    captions = texts(at.caption)
+    assert "Left out of the best-so-far chart: mc_risk (a Monte Carlo study has no generations)." in captions
+    # ga_two (cost, co2) and mc_risk (cost, renewable) differ: each front is drawn in its own group.
+    assert [texts([h])[0] for h in at.subheader][:2] == ["Objectives cost (min), co2 (min)",
+                                                         "Objectives cost (min), renewable (max)"]
+    assert list(zip(trace(chart(at, "fronts"), "ga_two")["x"], trace(chart(at, "fronts"), "ga_two")["y"])) == \
+        sorted(GA_TWO_FRONT.values())
+    mc_front = trace(chart(at, "fronts2"), "mc_risk")     # every MC run trades cost for renewable: all 20
+    assert sorted(zip(mc_front["x"], mc_front["y"])) == sorted(tuple(o) for _, o in MC_RUNS)
+    assert "No other chosen study shares these objectives: mc_risk is drawn alone." in captions
     hypervolume = chart(at, "hv")
     assert [t["name"] for t in hypervolume["data"]] == ["ga_two"]
-    assert trace(hypervolume, "ga_two")["y"] == pytest.approx(GA_TWO_HYPERVOLUME)
+    assert trace(hypervolume, "ga_two")["y"] == pytest.approx(GA_TWO_HYPERVOLUME)  # by hand on (20, 20)
+    assert "Reference point cost = 20, co2 = 20: declared by ga_two." in captions
+    assert "Left out of the hypervolume chart: mc_risk (a Monte Carlo study has no generations)." in captions
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-chart_hv2")]
+    assert [t["name"] for t in chart(at, "fitdist2")["data"]] == ["ga_single"]
     boxes = chart(at, "fitdist")
-    assert [t["type"] for t in boxes["data"]] == ["box"] * 3
+    assert [t["name"] for t in boxes["data"]] == ["ga_two", "mc_risk"]
+    assert boxes["layout"]["yaxis"]["title"]["text"] == "cost (min)"
+    assert [t["type"] for t in boxes["data"]] == ["box"] * 2
     box = trace(boxes, "ga_two")                  # quartiles by hand: 11 values, linear interpolation
     ordered = sorted(GA_TWO_SUCCESS_FITNESS)      # 3 4 5 6 7 8 9 10 11 12 12
     assert (box["q1"], box["median"], box["q3"]) == ([5.5], [8.0], [10.5])
@@ -654,6 +672,91 @@ def test_compare_with_a_study_without_runs(dash):
     frame = table(at, "compare_table").set_index("study_id")
     assert frame.loc["ga_empty", "run_count"] == 0 and frame.loc["ga_empty", "pareto_count"] == 0
     assert pd.isna(frame.loc["ga_empty", "avg_fitness"])
+    captions = texts(at.caption)
+    for name in ("front overlay", "hypervolume chart", "best-so-far chart", "fitness distribution"):
+        assert f"Left out of the {name}: ga_empty (no runs yet)." in captions
+    assert [t["name"] for t in chart(at, "hv")["data"]] == ["ga_two"]
+    assert "Reference point cost = 20, co2 = 20: declared by ga_two." in captions
+
+
+# ga_live's runs as build_dataset logs them: (generation, [cost, co2]), all successful.
+GA_LIVE_RUNS = [(0, [5.0, 5.0]), (0, [6.0, 3.0]), (1, [4.0, 6.0]), (1, [7.0, 7.0])]
+
+
+def moocore_hypervolume(points, reference) -> float:
+    """moocore on the points strictly inside the reference box (the others enclose nothing)."""
+    import moocore
+
+    inside = [p for p in points if all(v < r for v, r in zip(p, reference))]
+    return float(moocore.hypervolume(np.array(inside, dtype=float), ref=np.array(reference, dtype=float))) if inside else 0.0
+
+
+def test_compare_groups_studies_by_objective_space_on_one_reference_point(dash):
+    """3 objectives, 2 objectives (two studies), 1 objective and a Monte Carlo study chosen together."""
+    at = dash.open(COMPARE, studies="ga_three,ga_two,ga_live,ga_single,mc_risk")
+    assert table(at, "compare_table")["objective_space"].tolist() == [
+        "cost (min), co2 (min), risk (min)", "cost (min), co2 (min)", "cost (min), co2 (min)", "yield (max)",
+        "cost (min), renewable (max)"]
+    assert texts(at.subheader)[:3] == ["Objectives cost (min), co2 (min), risk (min)", "Objectives cost (min), co2 (min)",
+                                       "Objectives cost (min), renewable (max)"]
+    captions = texts(at.caption)
+
+    # ga_three alone: its front, and its hypervolume on its own worst values (it declares no reference).
+    assert "No other chosen study shares these objectives: ga_three is drawn alone." in captions
+    assert [t["name"] for t in chart(at, "fronts")["data"]] == ["ga_three"]
+    assert chart(at, "fronts")["data"][0]["mode"] == "markers"   # a 3-objective front seen on two axes: no staircase
+    three_reference = [max(column) for column in zip(*GA_THREE_RUNS)]
+    assert ("Reference point " + ", ".join(f"{n} = {v:g}" for n, v in zip(("cost", "co2", "risk"), three_reference))
+            + ": the worst value per objective of ga_three's successful runs (it declares no reference point).") in captions
+    three = trace(chart(at, "hv"), "ga_three")
+    assert three["x"] == [0] and three["y"] == pytest.approx([moocore_hypervolume(GA_THREE_RUNS, three_reference)])
+
+    # ga_two and ga_live share (cost, co2): one front overlay, one hypervolume chart on ONE reference point. ga_two
+    # declares (20, 20) and ga_live nothing, so it is the group's worst value per objective.
+    assert [t["name"] for t in chart(at, "fronts2")["data"]] == ["ga_two", "ga_live"]
+    runs = {"ga_two": [(g, o) for g, _, o, s in GA_TWO_RUNS if s == "success"], "ga_live": GA_LIVE_RUNS}
+    points = [o for study_runs in runs.values() for _, o in study_runs]
+    reference = [max(p[0] for p in points), max(p[1] for p in points)]
+    assert (f"Reference point cost = {reference[0]:g}, co2 = {reference[1]:g}: the worst value per objective over the "
+            "successful runs of ga_two, ga_live (they declare no common reference point).") in captions
+    volumes = chart(at, "hv2")
+    assert [t["name"] for t in volumes["data"]] == ["ga_two", "ga_live"]
+    assert volumes["layout"]["title"]["text"] == "Hypervolume per generation: cost (min), co2 (min)"
+    assert volumes["layout"]["title"]["subtitle"]["text"] == f"Reference point cost = {reference[0]:g}, co2 = {reference[1]:g}"
+    for study, study_runs in runs.items():
+        generations = sorted({g for g, _ in study_runs})
+        so_far = [[o for g, o in study_runs if g <= generation] for generation in generations]
+        assert trace(volumes, study)["x"] == generations
+        assert trace(volumes, study)["y"] == pytest.approx([hypervolume_2d(p, reference) for p in so_far])
+        assert trace(volumes, study)["y"] == pytest.approx([moocore_hypervolume(p, reference) for p in so_far])
+
+    # mc_risk alone: its front is drawn; no generations, so the hypervolume chart names it and says why.
+    assert [t["name"] for t in chart(at, "fronts3")["data"]] == ["mc_risk"]
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-chart_hv3")]
+    assert "Left out of the hypervolume chart: mc_risk (a Monte Carlo study has no generations)." in captions
+
+    # Fitness is the first objective: cost (min) for four studies, yield (max) for ga_single; charts named so.
+    conv, dist = chart(at, "conv"), chart(at, "fitdist")
+    assert [t["name"] for t in conv["data"]] == ["ga_three best so far", "ga_two best so far", "ga_live best so far"]
+    assert "Left out of the best-so-far chart: mc_risk (a Monte Carlo study has no generations)." in captions
+    assert [t["name"] for t in dist["data"]] == ["ga_three", "ga_two", "ga_live", "mc_risk"]
+    assert (conv["layout"]["title"]["text"], dist["layout"]["title"]["text"]) == ("Best cost (min) so far",
+                                                                                  "cost (min) of successful runs")
+    assert [t["name"] for t in chart(at, "conv2")["data"]] == ["ga_single best so far"]
+    assert [t["name"] for t in chart(at, "fitdist2")["data"]] == ["ga_single"]
+    assert chart(at, "fitdist2")["layout"]["yaxis"]["title"]["text"] == "yield (max)"
+
+    # Each study keeps one colour on every chart, and no two studies share one.
+    colours: dict[str, set] = {}
+    for figure in charts(at):
+        assert figure["layout"]["title"]["text"]
+        assert "fitness" not in (figure["layout"]["yaxis"]["title"]["text"], figure["layout"]["xaxis"].get("title", {}).get("text"))
+        for t in figure["data"]:
+            used = {part.get("color") for part in (t.get("line", {}), t.get("marker", {})) if part.get("color")}
+            colours.setdefault(t["name"].split(" ")[0], set()).update(used)
+    assert sorted(colours) == sorted(["ga_three", "ga_two", "ga_live", "ga_single", "mc_risk"])
+    assert all(len(used) == 1 for used in colours.values()), colours
+    assert len({used.pop() for used in colours.values()}) == 5
 
 
 # --------------------------------------------------------------------------------- Convergence

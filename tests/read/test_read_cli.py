@@ -84,7 +84,7 @@ def jobs_for(ds: readset.Dataset, work: Path) -> dict[str, list[str]]:
         "cmp_table": q + ["compare", "--study-ids", ",".join(COMPARED)],
         "cmp_csv": q + ["compare", "--study-ids", ",".join(COMPARED), "--format", "csv"],
         "cmp_json": q + ["compare", "--study-ids", ", ".join(COMPARED), "--format", "json"],
-        "cmp_html": q + ["compare", "--study-ids", "ga_min,mo_mixed", "--output", str(work / "compare.html")],
+        "cmp_html": q + ["compare", "--study-ids", "ga_min,mo_mixed,mc_study", "--output", str(work / "compare.html")],
         # pareto-front
         "pf_table": q + ["pareto-front", "--study-id", "mo_mixed"],
         "pf_csv": q + ["pareto-front", "--study-id", "mo_mixed", "--format", "csv"],
@@ -324,6 +324,79 @@ def test_compare_formats(ds, cli):
     assert in_order(table, COMPARED) and "321.5" in table and "999" in table
 
 
+def test_compare_table_names_each_studys_objective_space(cli):
+    rows, csv_rows, table = cli.json("cmp_json"), cli.csv("cmp_csv"), cli.ok("cmp_table")
+    # Objective names with their directions, as the dataset declares them (milp_1 declares none: one, minimized).
+    spaces = ["total_cost (min)", "renewable_fraction (max)", "total_cost (min), renewable_fraction (max)",
+              "cost (min), co2 (min)", "objective_1 (min)"]
+    assert [r["objective_space"] for r in rows] == [r["objective_space"] for r in csv_rows] == spaces
+    assert "objective_space" in table.splitlines()[0] and "renewable_fraction (max)" in table
+
+
+def html_figure(path: Path) -> dict:
+    """The figure a plotly HTML file draws (the arguments of its Plotly.newPlot), typed arrays decoded."""
+    import base64
+
+    import numpy as np
+
+    def decoded(value):
+        if isinstance(value, dict) and "bdata" in value:
+            return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).tolist()
+        if isinstance(value, dict):
+            return {k: decoded(v) for k, v in value.items()}
+        return [decoded(v) for v in value] if isinstance(value, list) else value
+
+    text = path.read_text(encoding="utf-8")
+    position, values = text.rindex("Plotly.newPlot(") + len("Plotly.newPlot("), []
+    for _ in range(3):  # the div id, the traces, the layout
+        while text[position] in " \t\r\n,":
+            position += 1
+        value, position = json.JSONDecoder().raw_decode(text, position)
+        values.append(value)
+    return {"data": decoded(values[1]), "layout": values[2]}
+
+
+def test_compare_writes_one_chart_per_objective_group(ds, cli):
+    cli.ok("cmp_html")
+    stderr = cli["cmp_html"]["stderr"]
+    parts = ["convergence-total_cost_min", "fronts-total_cost_min-renewable_fraction_max",
+             "hypervolume-total_cost_min-renewable_fraction_max"]
+    assert [line for line in stderr.splitlines() if line.startswith("wrote ")] == [
+        f"wrote {cli.work / f'compare-{part}.html'}" for part in parts]
+    assert not (cli.work / "compare.html").exists()
+    figures = {part: html_figure(cli.work / f"compare-{part}.html") for part in parts}
+
+    # Every fitness here measures total_cost (min): one best-so-far chart; the Monte Carlo study is named as left out.
+    convergence = figures[parts[0]]
+    assert [t["name"] for t in convergence["data"]] == ["ga_min best so far", "mo_mixed best so far"]
+    for curve, study in zip(convergence["data"], ("ga_min", "mo_mixed")):
+        assert curve["y"] == pytest.approx([row["best_so_far"] for row in readset.convergence(ds[study])])
+    assert convergence["layout"]["yaxis"]["title"]["text"] == "total_cost (min)"
+    assert "Left out of the best-so-far chart of total_cost (min): mc_study (a Monte Carlo study has no generations)." \
+        in stderr
+
+    # mo_mixed is alone in its objective space: its front, and its hypervolume on its own worst values.
+    fronts = figures[parts[1]]
+    assert [t["name"] for t in fronts["data"]] == ["mo_mixed"]
+    assert (fronts["layout"]["xaxis"]["title"]["text"], fronts["layout"]["yaxis"]["title"]["text"]) == (
+        "total_cost", "renewable_fraction")
+    s = ds["mo_mixed"]
+    reference = readset.reference_min(s)  # minimization form: renewable_fraction negated
+    expected = [row for row in readset.convergence(s) if row.get("hypervolume") is not None]
+    volumes = figures[parts[2]]
+    assert volumes["data"][0]["x"] == [row["generation_number"] for row in expected]
+    assert volumes["data"][0]["y"] == pytest.approx([row["hypervolume"] for row in expected])
+    caption = (f"Reference point total_cost = {reference[0]:g}, renewable_fraction = {-reference[1]:g}: the worst "
+               "value per objective of mo_mixed's successful runs (it declares no reference point).")
+    assert volumes["layout"]["title"]["subtitle"]["text"] == caption and caption in stderr
+
+    # One colour per study across the files.
+    colour = {t["name"].split(" ")[0]: t["line"]["color"] for f in figures.values() for t in f["data"]}
+    assert [t["line"]["color"] for f in figures.values() for t in f["data"] if t["name"].startswith("mo_mixed")] == \
+        [colour["mo_mixed"]] * 3
+    assert colour["ga_min"] != colour["mo_mixed"]
+
+
 # ------------------------------------------------------------------------------------ pareto-front
 
 
@@ -474,7 +547,9 @@ def check_html(path: Path, *needles: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("label, name", [("pf_png", "pareto.png"), ("cv_png", "convergence.png"),
-                                         ("cmp_png", "compare.png"), ("se_png", "sensitivity.png")])
+                                         ("cmp_png", "compare-convergence-total_cost_min.png"),
+                                         ("cmp_png", "compare-convergence-renewable_fraction_max.png"),
+                                         ("se_png", "sensitivity.png")])
 def test_png_outputs(cli, label, name):
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("no /usr/bin/chromium")
@@ -490,7 +565,7 @@ def test_html_outputs(ds, cli):
     check_html(cli.work / "pareto.html", *front, "total_cost", "renewable_fraction")
     check_html(cli.work / "pareto_live.HTML", *readset.brute_front(ds["mo_live"]), "co2")
     check_html(cli.work / "convergence.html", "ga_min best so far", "mo_mixed average fitness")
-    check_html(cli.work / "compare.html", "ga_min best so far", "mo_mixed best so far")
+    check_html(cli.work / "compare-convergence-total_cost_min.html", "ga_min best so far", "mo_mixed best so far")
     check_html(cli.work / "sensitivity.html", "load", "price", "wind", "sun", "Pearson")
 
 
