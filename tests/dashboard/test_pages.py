@@ -1224,9 +1224,7 @@ def test_empty_database_every_page_says_what_to_do(monkeypatch, tmp_path):
                      "shows here.",
         EXPORT: "No studies yet.",
         PROMPTS: "No prompt-optimization runs yet. Record them with `storage.PromptOptimizationStore` or import a "
-                 "DSPy run (`integrations.dspy_import`); `hive-cli demo` adds a few. On PostgreSQL set HIVE_PROJECT (or "
-                 "`project` under [connections.studies] in secrets.toml): row-level security shows one project at a "
-                 "time.",
+                 "DSPy run (`integrations.dspy_import`); `hive-cli demo` adds a few.",
     }
     for page, message in expected.items():
         at = dash.open(page)
