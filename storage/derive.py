@@ -10,6 +10,10 @@ Run when a study is marked completed, inside the same transaction as the status 
 Which runs count: successful runs whose objectives (or fitness) are all finite. Failed, infeasible
 and non-finite runs are never on the front; their ``domination_count`` is NULL ("not ranked").
 
+Designs, not evaluations: when the optimizer evaluated one design several times (same design key,
+``storage.designs``), only its first evaluation on the front is flagged ``is_pareto_optimal`` and
+listed in ``pareto_fronts``, so front sizes, knee points and hypervolume inputs count it once.
+
 The numbers come from ``analysis`` (pure functions); this module only moves them in and out.
 """
 from __future__ import annotations
@@ -43,6 +47,7 @@ class StudyRuns:
     success: np.ndarray  # bool
     is_pareto: np.ndarray  # bool, as stored
     domination: list  # as stored (None = not ranked)
+    design_keys: np.ndarray  # int64; runs with equal keys are one design
 
     @property
     def valid(self) -> np.ndarray:
@@ -82,7 +87,7 @@ def load_study_runs(conn: Connection, study: StudyState) -> StudyRuns:
     rows = conn.execute(
         sa.text(
             "SELECT run_id, generation_number, fitness, objectives, parameter_vector, simulation_status, "
-            "is_pareto_optimal, domination_count FROM study_runs WHERE study_id = :s ORDER BY evaluation_number"
+            "is_pareto_optimal, domination_count, design_key FROM study_runs WHERE study_id = :s ORDER BY evaluation_number"
         ),
         {"s": study.study_id},
     ).all()
@@ -103,7 +108,28 @@ def load_study_runs(conn: Connection, study: StudyState) -> StudyRuns:
         success=np.array([r[5] == "success" for r in rows], dtype=bool),
         is_pareto=np.array([bool(r[6]) for r in rows], dtype=bool),
         domination=[r[7] for r in rows],
+        # A run without a key (written around the store) is a design of its own.
+        design_keys=np.array([r[8] if r[8] is not None else -1 - i for i, r in enumerate(rows)], dtype=np.int64),
     )
+
+
+def first_of_each_design(keys: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``mask`` narrowed to the first run (in evaluation order) of each design it holds."""
+    chosen = np.flatnonzero(mask)
+    out = np.zeros(len(mask), dtype=bool)
+    if len(chosen):
+        _, first = np.unique(keys[chosen], return_index=True)
+        out[chosen[first]] = True
+    return out
+
+
+def pareto_designs(study: StudyState, runs: StudyRuns) -> np.ndarray:
+    """Mask of the runs that are the front: non-dominated, valid, one run per design."""
+    valid = runs.valid
+    on_front = np.zeros(len(runs.run_ids), dtype=bool)
+    if valid.any():
+        on_front[valid] = pareto.non_dominated_mask(pareto.to_minimization(runs.objectives[valid], study.directions))
+    return first_of_each_design(runs.design_keys, on_front)
 
 
 def reference_point_min(study: StudyState, points_min: np.ndarray) -> np.ndarray:
@@ -133,14 +159,12 @@ def derive_on_completion(conn: Connection, study: StudyState) -> Derived:
 
 def _store_pareto(conn: Connection, study: StudyState, runs: StudyRuns) -> tuple[int, float | None]:
     valid = runs.valid
-    points = pareto.to_minimization(runs.objectives[valid], study.directions)
-    on_front = np.zeros(len(runs.run_ids), dtype=bool)
+    on_front = pareto_designs(study, runs)
     counts: list = [None] * len(runs.run_ids)
     hypervolume = None
     if valid.any():
-        index = np.flatnonzero(valid)
-        on_front[index] = pareto.non_dominated_mask(points)
-        for i, c in zip(index.tolist(), pareto.domination_counts(points).tolist()):
+        points = pareto.to_minimization(runs.objectives[valid], study.directions)
+        for i, c in zip(np.flatnonzero(valid).tolist(), pareto.domination_counts(points).tolist()):
             counts[i] = c
         reference = reference_point_min(study, points)
         hypervolume = float(pareto.hypervolume(points[on_front[valid]], reference))

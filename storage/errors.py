@@ -22,6 +22,10 @@ class UnknownStudyError(ValidationError, LookupError):
         self.study_id = study_id
 
 
+class UnknownStudyWarning(UserWarning):
+    """Runs were logged for a study that did not exist, so the store created it (type ``other``)."""
+
+
 class NotFoundError(HiveError, LookupError):
     """A requested row (run, analysis...) does not exist."""
 

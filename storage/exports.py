@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from . import queries
+from .designs import names_of_run
 from .errors import HiveError, ValidationError
 from .reader import Reader
 
@@ -125,14 +126,16 @@ def parameter_names(study: dict, width: int) -> list[str]:
     names = study.get("parameter_names")
     if names and len(names) == width:
         return list(names)
-    return [f"x{i}" for i in range(width)]
+    return names_of_run(width, None, names)
 
 
 def spread_columns(frame: pd.DataFrame, study: dict) -> pd.DataFrame:
     """parameter_vector / objectives lists -> one column each, named after the study's names.
 
-    Parameters become ``param:<name>``, linked simulation KPIs ``sim:<kpi>``, objectives keep their
-    own names (an objective may share a KPI's name, such as renewable_fraction). The new columns are
+    Parameters become ``param:<name>``: each value under its own name, the union of the names the
+    runs have (a run of a conditional search space leaves the others blank), categorical values as
+    their choice's label. Linked simulation KPIs become ``sim:<kpi>``; objectives keep their own
+    names (an objective may share a KPI's name, such as renewable_fraction). The new columns are
     built as one block (a MILP study may have hundreds of parameters)."""
     if frame.empty:
         return frame
@@ -144,18 +147,43 @@ def spread_columns(frame: pd.DataFrame, study: dict) -> pd.DataFrame:
         blocks.append(pd.DataFrame(values, columns=names, index=out.index, dtype=float))
         out = out.drop(columns=["objectives"])
     if "parameter_vector" in out:
-        vectors = out["parameter_vector"].tolist()
-        width = max((len(v) for v in vectors if isinstance(v, list)), default=0)
-        row_names = out["parameter_names"] if "parameter_names" in out else [None] * len(out)
-        names = parameter_names(study, width)
-        if any(isinstance(n, list) and n != names for n in row_names):
-            out["parameter_names"] = [json.dumps(n) if isinstance(n, list) else None for n in row_names]
-        elif "parameter_names" in out:
-            out = out.drop(columns=["parameter_names"])
-        padded = [v + [math.nan] * (width - len(v)) if isinstance(v, list) else [math.nan] * width for v in vectors]
-        blocks.append(pd.DataFrame(padded, columns=[f"param:{n}" for n in names], index=out.index, dtype=float))
-        out = out.drop(columns=["parameter_vector"])
+        vectors = [v if isinstance(v, list) else [] for v in out["parameter_vector"]]
+        own = [n if isinstance(n, list) else None for n in out["parameter_names"]] if "parameter_names" in out else None
+        blocks.append(_parameter_block(vectors, own, study, out.index))
+        out = out.drop(columns=[c for c in ("parameter_vector", "parameter_names") if c in out])
     return pd.concat([out, *blocks], axis=1) if blocks else out
+
+
+def _parameter_block(vectors: list[list], own: list | None, study: dict, index) -> pd.DataFrame:
+    study_names = study.get("parameter_names")
+    width = max(map(len, vectors), default=0)
+    if (own is None or all(n is None for n in own)) and all(len(v) == width for v in vectors):
+        names = parameter_names(study, width)   # every run has every parameter: one block, by position
+        block = pd.DataFrame(vectors, columns=[f"param:{n}" for n in names], index=index, dtype=float)
+    else:
+        columns: dict[str, list] = {n: [] for n in (study_names or [])}
+        for row, values in enumerate(vectors):
+            for name, value in zip(names_of_run(len(values), own[row] if own else None, study_names), values):
+                column = columns.setdefault(name, [])
+                column.extend([math.nan] * (row - len(column)))
+                column.append(value)
+        for column in columns.values():
+            column.extend([math.nan] * (len(vectors) - len(column)))
+        used = {n: v for n, v in columns.items() if any(x == x for x in v)} or columns
+        block = pd.DataFrame({f"param:{n}": v for n, v in used.items()}, index=index, dtype=float)
+    for name, labels in (study.get("parameter_choices") or {}).items():
+        column = f"param:{name}"
+        if column in block:
+            block[column] = [_label(labels, v) for v in block[column]]
+    return block
+
+
+def _label(labels: list, value: float):
+    """The categorical choice a stored index stands for; blank where the run has no value."""
+    if value != value:
+        return None
+    index = int(value)
+    return str(labels[index]) if index == value and 0 <= index < len(labels) else value
 
 
 def export_study_table(

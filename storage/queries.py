@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis import convergence, pareto
 
-from .derive import load_study_runs, reference_point_min
+from .derive import load_study_runs, pareto_designs, reference_point_min
 from .errors import HiveError, UnknownStudyError, ValidationError
 from .jsonfields import NON_FINITE_TOKENS
 from .reader import Reader
@@ -35,12 +35,17 @@ SIMULATION_KPIS = ("total_cost", "co2_emissions", "renewable_fraction", "self_su
 _STUDY_COLUMNS = """study_id, study_name, description, study_type, status, progress_percent, run_count,
     best_fitness, best_solution_id, optimization_objective, objective_directions, parameter_names,
     reference_point, population_size, max_generations, max_evaluations, created_at, updated_at,
-    completed_at, execution_time_seconds, metadata_json"""
+    completed_at, execution_time_seconds, metadata_json, parameter_choices"""
 
 _RUN_COLUMNS = """r.run_id, r.study_id, r.evaluation_number, r.generation_number, r.parameter_vector,
     r.parameter_names, r.fitness, r.objectives, r.constraint_violations, r.simulation_status,
     r.evaluation_time_seconds, r.solver_time_seconds, r.is_pareto_optimal, r.domination_count,
-    r.simulation_run_id, r.created_at, r.metadata_json"""
+    r.simulation_run_id, r.created_at, r.metadata_json, r.run_state"""
+
+# How many evaluations the run's design had (index idx_study_runs_design): fronts and best-design
+# lists show each design once and say how often it was evaluated.
+_EVALUATIONS = ("CASE WHEN r.design_key IS NULL THEN 1 ELSE (SELECT COUNT(*) FROM study_runs d "
+                "WHERE d.study_id = r.study_id AND d.design_key = r.design_key) END AS evaluations")
 
 _KPI_COLUMNS = ", ".join(f"sim.{k}" for k in SIMULATION_KPIS)
 
@@ -209,12 +214,10 @@ def compare_studies(reader: Reader, study_ids: Iterable[str]) -> pd.DataFrame:
 
 
 def _live_front_size(reader: Reader, study: StudyState) -> int:
+    """Distinct designs on the front of a study that is still running."""
     with reader.engine.connect() as conn:
         runs = load_study_runs(conn, study)
-    valid = runs.valid
-    if not valid.any():
-        return 0
-    return int(pareto.non_dominated_mask(pareto.to_minimization(runs.objectives[valid], study.directions)).sum())
+    return int(pareto_designs(study, runs).sum())
 
 
 # ------------------------------------------------------------------------------------------- runs
@@ -320,22 +323,32 @@ def sample_study_runs(reader: Reader, study_id: str, max_rows: int = 5000) -> pd
 
 
 def get_best_designs(reader: Reader, study_id: str, limit: int = 10) -> pd.DataFrame:
-    """Top ``limit`` successful runs by fitness in the study's direction, with simulation KPIs."""
+    """Top ``limit`` designs by fitness in the study's direction, each design once (its best
+    successful evaluation), with simulation KPIs and ``evaluations``: how often it was evaluated."""
     study = study_state(reader, study_id)
+    if not 0 < int(limit) <= 100_000:
+        raise ValidationError(f"limit={limit!r}: between 1 and 100000")
     direction = "DESC" if study.maximize else "ASC"
     sql = (
-        f"SELECT {_RUN_COLUMNS}, {_KPI_COLUMNS} FROM study_runs r "
+        f"SELECT {_RUN_COLUMNS}, {_KPI_COLUMNS}, r.design_key, {_EVALUATIONS} FROM study_runs r "
         "LEFT JOIN simulation_runs sim ON sim.run_id = r.simulation_run_id "
         "WHERE r.study_id = :s AND r.simulation_status = 'success' "
         f"ORDER BY r.fitness {direction}, r.evaluation_number LIMIT :limit"
     )
-    if not 0 < int(limit) <= 100_000:
-        raise ValidationError(f"limit={limit!r}: between 1 and 100000")
-    return _runs(reader, sql, {"s": study_id, "limit": int(limit)})
+    # An index range read of the best runs; read further only when repeated designs filled it.
+    fetch = 2 * int(limit)
+    while True:
+        frame = _runs(reader, sql, {"s": study_id, "limit": fetch})
+        designs = frame[frame["design_key"].isna() | ~frame["design_key"].duplicated()]  # no key: a design of its own
+        if len(designs) >= int(limit) or len(frame) < fetch:
+            break
+        fetch *= 4
+    return designs.head(int(limit)).drop(columns=["design_key"]).reset_index(drop=True)
 
 
 def get_pareto_front(reader: Reader, study_id: str, study: StudyState | None = None) -> pd.DataFrame:
-    """The non-dominated successful runs of a multi-objective study, at any time.
+    """The front of a multi-objective study, at any time: its non-dominated successful runs, one per
+    design, with ``evaluations`` (how often the design was evaluated).
 
     Completed studies read their stored flags through the partial Pareto index; running ones are
     computed from the runs (same rule: successful runs with all objectives finite)."""
@@ -345,18 +358,14 @@ def get_pareto_front(reader: Reader, study_id: str, study: StudyState | None = N
             f"study_id={study_id!r} has one objective ({study.directions[0]}); a Pareto front needs two or more"
         )
     base = (
-        f"SELECT {_RUN_COLUMNS}, {_KPI_COLUMNS} FROM study_runs r "
+        f"SELECT {_RUN_COLUMNS}, {_KPI_COLUMNS}, {_EVALUATIONS} FROM study_runs r "
         "LEFT JOIN simulation_runs sim ON sim.run_id = r.simulation_run_id WHERE r.study_id = :s"
     )
     if study.status == "completed":
         return _runs(reader, base + " AND r.is_pareto_optimal ORDER BY r.fitness, r.evaluation_number", {"s": study_id})
     with reader.engine.connect() as conn:
         runs = load_study_runs(conn, study)
-    valid = runs.valid
-    if not valid.any():
-        return _runs(reader, base + " AND 1 = 0", {"s": study_id})
-    points = pareto.to_minimization(runs.objectives[valid], study.directions)
-    front_ids = [run_id for run_id, keep in zip(np.array(runs.run_ids)[valid], pareto.non_dominated_mask(points)) if keep]
+    front_ids = [runs.run_ids[i] for i in np.flatnonzero(pareto_designs(study, runs))]
     frame = _fetch_runs_by_id(reader, base, study_id, front_ids)
     frame["is_pareto_optimal"] = True
     return frame.sort_values(["fitness", "evaluation_number"], kind="stable").reset_index(drop=True)
@@ -505,8 +514,11 @@ def _objective_column(values: list) -> list:
     return decoded
 
 
-_RUN_DECODERS = {"parameter_vector": _json_column, "parameter_names": _json_column, "objectives": _objective_column}
-_STUDY_DECODERS = {"objective_directions": _json_column, "parameter_names": _json_column, "reference_point": _json_column}
+_RUN_DECODERS = {"parameter_vector": _json_column, "parameter_names": _json_column, "objectives": _objective_column,
+                 # 64-bit keys stay exact (a float column would round them)
+                 "design_key": lambda values: pd.array(values, dtype="Int64")}
+_STUDY_DECODERS = {"objective_directions": _json_column, "parameter_names": _json_column, "reference_point": _json_column,
+                   "parameter_choices": lambda values: [orjson.loads(v) if v else None for v in values]}
 
 
 def _frame(columns: list[str], rows: list[tuple], decoders: dict) -> pd.DataFrame:

@@ -44,6 +44,7 @@ StudyType = Literal[STUDY_TYPES]  # type: ignore[valid-type]
 StudyStatus = Literal[STUDY_STATUSES]  # type: ignore[valid-type]
 SimulationStatus = Literal[SIMULATION_STATUSES]  # type: ignore[valid-type]
 Direction = Literal["minimize", "maximize"]
+RunState = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=_NO_NUL)]
 
 STRICT = ConfigDict(strict=True, extra="forbid")
 
@@ -66,6 +67,7 @@ class StudyRecord(TypedDict):
     objective_directions: NotRequired[list[Direction] | None]
     reference_point: NotRequired[list[Finite] | None]
     parameter_names: NotRequired[list[Name] | None]
+    parameter_choices: NotRequired[dict[Name, list[Any]] | None]
     created_at: NotRequired[Any]
 
 
@@ -75,10 +77,10 @@ class StudyRunRecord(TypedDict):
     run_id: NotRequired[Identifier | None]
     evaluation_number: NotRequired[Count | None]
     generation_number: NotRequired[Count | None]
-    parameter_vector: list[Finite]
+    parameter_vector: NotRequired[list[Finite]]  # omitted: a run without parameters (stored as [])
     parameter_names: NotRequired[list[Name] | None]
     fitness: NotRequired[float | None]
-    objectives: NotRequired[list[float] | None]
+    objectives: NotRequired[list[float] | dict[Name, float] | None]  # a dict names each value
     constraint_violations: NotRequired[Any]
     simulation_run_id: NotRequired[Identifier | None]
     simulation_status: NotRequired[SimulationStatus]
@@ -87,6 +89,7 @@ class StudyRunRecord(TypedDict):
     is_pareto_optimal: NotRequired[bool]
     domination_count: NotRequired[Count]
     metadata_json: NotRequired[Any]
+    run_state: NotRequired[RunState | None]
     created_at: NotRequired[Any]
 
 
@@ -170,6 +173,33 @@ class SensitivityRecord(TypedDict):
     sobol_total: NotRequired[Finite | None]
     sobol_total_conf: NotRequired[Finite | None]
     importance_rank: NotRequired[Annotated[int, Field(ge=1, le=2_147_483_647)] | None]
+
+
+@with_config(STRICT)
+class IntermediateValuesKey(TypedDict):
+    study_id: Identifier
+    run_id: Identifier
+
+
+_STEP_VALUES = TypeAdapter(list[tuple[Count, float]], config=ConfigDict(strict=True))
+
+
+def validate_intermediate_values(values: Any) -> list[tuple[int, float]]:
+    """``[(step, value), ...]`` or ``{step: value}``: steps are counts, values any float (NaN too)."""
+    if isinstance(values, dict):
+        values = list(values.items())
+    elif isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValidationError(f"intermediate_values: expected [(step, value), ...], got {type(values).__name__}; "
+                              "nothing was written")
+    else:
+        values = [tuple(v) if isinstance(v, list) else v for v in values]
+    try:
+        return _STEP_VALUES.validate_python(values)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = "".join(f"[{part}]" for part in first["loc"] if isinstance(part, int))
+        raise ValidationError(f"intermediate_values{where}={_short(first.get('input'))}: {first['msg']}; "
+                              "nothing was written") from None
 
 
 @with_config(STRICT)

@@ -38,7 +38,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-STUDY_TYPES = ("genetic_algorithm", "monte_carlo", "single_simulation", "milp")
+STUDY_TYPES = ("genetic_algorithm", "monte_carlo", "single_simulation", "milp", "bayesian_optimization",
+               "evolution_strategy", "other")
 STUDY_STATUSES = ("pending", "running", "completed", "failed")
 SIMULATION_STATUSES = ("success", "failed", "infeasible")
 OBJECTIVE_DIRECTIONS = ("minimize", "maximize")
@@ -81,6 +82,10 @@ studies = sa.Table(
     sa.Column("objective_directions", sa.Text),
     sa.Column("reference_point", sa.Text),
     sa.Column("parameter_names", sa.Text),
+    # Labels of categorical parameters, whose values are stored as the index of the choice.
+    sa.Column("parameter_choices", sa.Text),
+    # No names were declared: the store keeps the union of the names the runs give (storage.designs).
+    sa.Column("parameter_names_from_runs", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint(_in("study_type", STUDY_TYPES), name="study_type"),
     sa.CheckConstraint(_in("status", STUDY_STATUSES), name="status"),
     sa.CheckConstraint("progress_percent >= 0 AND progress_percent <= 100", name="progress_percent"),
@@ -144,6 +149,10 @@ study_runs = sa.Table(
     sa.Column("domination_count", sa.Integer, server_default=sa.text("0")),
     sa.Column("created_at", sa.Text, server_default=NOW),
     sa.Column("metadata_json", sa.Text),
+    # The optimizer's own state where it says more than simulation_status (Optuna: complete, pruned, fail).
+    sa.Column("run_state", sa.Text),
+    # Which design this evaluation is (storage.designs): equal keys, same parameter values and names.
+    sa.Column("design_key", sa.BigInteger),
     sa.CheckConstraint(_in("simulation_status", SIMULATION_STATUSES), name="simulation_status"),
     # A plain study_id index would repeat the leading column of the four below (and cost a quarter
     # of the insert speed); this one indexes what they cannot: a study's runs that did not succeed.
@@ -165,6 +174,19 @@ study_runs = sa.Table(
         postgresql_where=sa.text("is_pareto_optimal"),
     ),
     sa.Index("idx_study_runs_evaluation_number", "study_id", "evaluation_number", unique=True),
+    sa.Index("idx_study_runs_design", "study_id", "design_key"),
+)
+
+# A run's learning curve: the value it reported at each step (Optuna's trial.report); NaN as NULL.
+intermediate_values = sa.Table(
+    "intermediate_values",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("study_runs.run_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("study_id", sa.Text, sa.ForeignKey("studies.study_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("value", FLOAT8),
+    sa.PrimaryKeyConstraint("run_id", "step"),
+    sa.Index("idx_intermediate_values_study_id", "study_id"),
 )
 
 pareto_fronts = sa.Table(

@@ -22,6 +22,7 @@ from .jsonfields import encode_finite_vector, encode_json
 from .reader import Reader
 from .records import (
     ConvergenceRecord,
+    IntermediateValuesKey,
     ParetoFrontRecord,
     SensitivityRecord,
     SimulationRunRecord,
@@ -30,6 +31,7 @@ from .records import (
     StudyStatusFields,
     UncertaintyRecord,
     normalize_timestamp,
+    validate_intermediate_values,
     validate_many,
     validate_one,
 )
@@ -152,6 +154,16 @@ class DatabaseMetadataService:
             records = validate_many(StudyRunRecord, run_records, "study_runs")
             with transaction(self.engine) as conn:
                 return writer.insert_study_runs(conn, records)
+
+    def log_intermediate_values(self, study_id: str, run_id: str, values: Any) -> int:
+        """A run's learning curve: ``[(step, value), ...]`` (or ``{step: value}``), the values it
+        reported while running (Optuna's ``trial.report``). NaN is kept (stored as NULL); a step
+        reported before is refused. Returns how many points were written."""
+        points = validate_intermediate_values(values)
+        record = validate_one(IntermediateValuesKey, {"study_id": study_id, "run_id": run_id}, "intermediate_values")
+        with transaction(self.engine) as conn:
+            return writer.insert_intermediate_values(conn, record["study_id"],
+                                                     [(record["run_id"], step, value) for step, value in points])
 
     def log_simulation_run(self, simulation_result: Any) -> str:
         """The old service's call: one simulation's metadata and KPIs. Accepts a dict or an object

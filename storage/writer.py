@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -20,7 +21,8 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from . import schema as t
-from .errors import DuplicateError, UnknownStudyError, ValidationError
+from .designs import design_key, design_keys, own_names_or_none
+from .errors import DuplicateError, UnknownStudyError, UnknownStudyWarning, ValidationError
 from .jsonfields import check_text, encode_finite_vector, encode_json, encode_objectives
 from .records import check_fitness, normalize_timestamp
 from .timestamps import now_text, seconds_between
@@ -40,6 +42,8 @@ class StudyState:
     best_fitness: float | None
     best_solution_id: str | None
     created_at: str | None
+    objective_names: list[str] | None = None
+    names_from_runs: bool = False
 
     @property
     def n_objectives(self) -> int:
@@ -58,7 +62,7 @@ class StudyState:
 
 _STUDY_STATE_COLUMNS = (
     "study_id, study_type, status, objective_directions, parameter_names, reference_point, "
-    "run_count, best_fitness, best_solution_id, created_at"
+    "run_count, best_fitness, best_solution_id, created_at, optimization_objective, parameter_names_from_runs"
 )
 
 
@@ -82,6 +86,8 @@ def lock_studies(conn: Connection, study_ids: Iterable[str], field: str = "study
 
 def _study_state(row: Any) -> StudyState:
     directions = json.loads(row.objective_directions) if row.objective_directions else ["minimize"]
+    objective_text = getattr(row, "optimization_objective", None)
+    objective_names = [n.strip() for n in objective_text.split(",") if n.strip()] if objective_text else None
     return StudyState(
         study_id=row.study_id,
         study_type=row.study_type,
@@ -93,6 +99,8 @@ def _study_state(row: Any) -> StudyState:
         best_fitness=row.best_fitness,
         best_solution_id=row.best_solution_id,
         created_at=row.created_at,
+        objective_names=objective_names if objective_names and len(objective_names) == len(directions) else None,
+        names_from_runs=bool(getattr(row, "parameter_names_from_runs", False)),
     )
 
 
@@ -140,6 +148,7 @@ def insert_study(conn: Connection, record: dict) -> str:
         "objective_directions": json.dumps(directions, separators=(",", ":")),
         "reference_point": encode_finite_vector(reference) if reference is not None else None,
         "parameter_names": encode_json("parameter_names", record.get("parameter_names")),
+        "parameter_choices": _encode_choices(record.get("parameter_choices"), record.get("parameter_names")),
         "run_count": 0,
         "created_at": created,
         "updated_at": now,
@@ -148,6 +157,18 @@ def insert_study(conn: Connection, record: dict) -> str:
         raise DuplicateError(f"study: study_id={study_id!r} already exists")
     conn.execute(t.studies.insert().values(**values))
     return study_id
+
+
+def _encode_choices(choices: dict | None, names: list[str] | None) -> str | None:
+    """Categorical labels: each named parameter's choices, its values being the choice's index."""
+    if choices is None:
+        return None
+    for name, labels in choices.items():
+        if names is not None and name not in names:
+            raise ValidationError(f"study: parameter_choices names {name!r}, which is not one of parameter_names {names!r}")
+        if not labels:
+            raise ValidationError(f"study: parameter_choices[{name!r}]=[]: a categorical parameter needs at least one choice")
+    return encode_json("parameter_choices", choices)
 
 
 def update_study(conn: Connection, study: StudyState, values: dict) -> None:
@@ -159,15 +180,15 @@ def update_study(conn: Connection, study: StudyState, values: dict) -> None:
 # Bound for every run; the optional columns below are bound only when some record of the batch
 # has them, so a typical batch binds 7 values per row instead of 17 (binding is a measurable share
 # of an insert). Absent columns take the table's defaults.
-_BASE_COLUMNS = ("run_id", "study_id", "evaluation_number", "parameter_vector", "fitness", "created_at")
+_BASE_COLUMNS = ("run_id", "study_id", "evaluation_number", "parameter_vector", "fitness", "created_at", "design_key")
 _OPTIONAL_COLUMNS = (
     "generation_number", "parameter_names", "objectives", "constraint_violations", "simulation_run_id",
     "simulation_status", "evaluation_time_seconds", "solver_time_seconds", "is_pareto_optimal",
-    "domination_count", "metadata_json",
+    "domination_count", "metadata_json", "run_state",
 )
+_NO_PARAMETERS: list = []  # shared by every run that has no parameters (never modified)
 _OPTIONAL_DEFAULTS = {"simulation_status": "success", "is_pareto_optimal": False, "domination_count": 0}
 _OPTIONAL_ENCODERS = {
-    "parameter_names": lambda v: encode_json("parameter_names", v),
     "objectives": lambda v: encode_objectives(v),
     "constraint_violations": lambda v: encode_json("constraint_violations", v),
     "metadata_json": lambda v: encode_json("metadata_json", v),
@@ -203,16 +224,23 @@ def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
     single = n == 1
     present = set().union(*runs)
     study_ids = [r["study_id"] for r in runs]
-    studies = lock_studies(conn, study_ids)
+    studies = _lock_or_create_studies(conn, runs, study_ids)
     for study in studies.values():
         if study.status == "completed":
             raise ValidationError(
                 f"study_id={study.study_id!r} is completed; its Pareto flags and convergence are final. "
                 "Set it back to 'running' with update_study_status to add runs"
             )
-    vectors = [r["parameter_vector"] for r in runs]
+    vectors = [r.get("parameter_vector", _NO_PARAMETERS) for r in runs]
     objectives = [r.get("objectives") for r in runs] if "objectives" in present else [None] * n
-    _check_lengths(runs, studies, study_ids, vectors, objectives, "parameter_names" in present, single)
+    study_changes: dict[str, dict] = {sid: {} for sid in studies}
+    if any(isinstance(o, dict) for o in objectives):
+        objectives = _objectives_by_name(objectives, studies, study_ids, study_changes, single)
+    given_names = [r.get("parameter_names") for r in runs] if "parameter_names" in present else None
+    own_names = None
+    if given_names is not None and any(names is not None for names in given_names):
+        own_names = _own_names(given_names, vectors, studies, study_ids, study_changes, single)
+    _check_lengths(runs, studies, study_ids, vectors, objectives, own_names, single)
     fitness = [r.get("fitness") for r in runs] if "fitness" in present else [None] * n
     fitness = [f if f is not None else (o[0] if o else None) for f, o in zip(fitness, objectives)]
     if None in fitness or any(f != f for f in fitness):
@@ -236,9 +264,18 @@ def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
         created = [now if r.get("created_at") is None else normalize_timestamp("created_at", r["created_at"]) for r in runs]
     else:
         created = [now] * n
-    columns = [run_ids, study_ids, numbers, [encode_finite_vector(v) for v in vectors], fitness, created]
+    if own_names is None:
+        keys = design_keys(vectors)
+    else:
+        keys = [design_key(v, names, studies[sid].parameter_names) for v, names, sid in zip(vectors, own_names, study_ids)]
+    columns = [run_ids, study_ids, numbers, [encode_finite_vector(v) for v in vectors], fitness, created, keys]
     names = list(_BASE_COLUMNS)
     for column in _OPTIONAL_COLUMNS:
+        if column == "parameter_names":
+            if own_names is not None:
+                columns.append([None if v is None else encode_json("parameter_names", v) for v in own_names])
+                names.append(column)
+            continue
         if column not in present:
             continue
         default = _OPTIONAL_DEFAULTS.get(column)
@@ -255,7 +292,7 @@ def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
     for study_id, study in studies.items():
         mine = range(n) if len(studies) == 1 else [i for i in range(n) if study_ids[i] == study_id]
         candidates = [i for i in mine if statuses is None or statuses[i] == "success"]
-        values: dict[str, Any] = {"run_count": study.run_count + len(mine), "updated_at": now}
+        values: dict[str, Any] = {"run_count": study.run_count + len(mine), "updated_at": now, **study_changes[study_id]}
         if study.status == "pending":
             values["status"] = "running"
         if candidates:
@@ -267,30 +304,124 @@ def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
     return run_ids
 
 
-def _check_lengths(runs, studies, study_ids, vectors, objectives, per_run_names: bool, single: bool) -> None:
-    """parameter_vector against parameter_names (the run's, else the study's); objectives against
-    the study's declared count. Fast when everything agrees: one set of lengths per column."""
+def _lock_or_create_studies(conn: Connection, runs: list[dict], study_ids: list[str]) -> dict[str, StudyState]:
+    """The batch's studies, locked. A study that does not exist yet is created, as the seed's own
+    example expects (a run logged into a fresh store): type ``other``, status ``running``, its
+    objectives as the first run gives them; a warning says so, since a mistyped id lands here too."""
+    try:
+        return lock_studies(conn, study_ids)
+    except UnknownStudyError:
+        pass
+    existing = set(conn.execute(
+        sa.text("SELECT study_id FROM studies WHERE study_id IN :ids").bindparams(sa.bindparam("ids", expanding=True)),
+        {"ids": sorted(set(study_ids))},
+    ).scalars())
+    for study_id in dict.fromkeys(study_ids):
+        if study_id in existing:
+            continue
+        first = next(r for r in runs if r["study_id"] == study_id)
+        objectives = first.get("objectives")
+        record: dict[str, Any] = {"study_id": study_id, "study_type": "other", "status": "running",
+                                  "metadata_json": {"created_by": "log_study_runs: the study did not exist"}}
+        if isinstance(objectives, dict):
+            record["optimization_objective"] = ",".join(objectives)
+        if objectives:
+            record["objective_directions"] = ["minimize"] * len(objectives)
+        insert_study(conn, record)
+        warnings.warn(f"study_id={study_id!r} did not exist: created it (study_type 'other', objectives minimized); "
+                      "create studies with create_study to declare their type, names and directions",
+                      UnknownStudyWarning, stacklevel=4)
+    return lock_studies(conn, study_ids)
+
+
+def _objectives_by_name(objectives: list, studies: dict[str, StudyState], study_ids: list[str],
+                        study_changes: dict[str, dict], single: bool) -> list:
+    """Objectives given as {name: value} -> lists in the study's objective order. A study that named
+    no objectives takes the names of its first such run."""
+    ordered = []
+    for i, (values, study_id) in enumerate(zip(objectives, study_ids)):
+        if not isinstance(values, dict):
+            ordered.append(values)
+            continue
+        study = studies[study_id]
+        if study.objective_names is None:
+            if len(values) != study.n_objectives:
+                raise ValidationError(
+                    f"{_where(i, single)}: objectives names {list(values)} but study {study_id!r} declares "
+                    f"{study.n_objectives} objective(s) (objective_directions={study.directions}); nothing was written")
+            bad = [name for name in values if "," in name or not name.strip()]
+            if bad:
+                raise ValidationError(f"{_where(i, single)}: objectives name {bad[0]!r}: objective names are non-empty "
+                                      "and contain no comma; nothing was written")
+            study.objective_names = list(values)
+            study_changes[study_id]["optimization_objective"] = ",".join(values)
+        unknown = [name for name in values if name not in study.objective_names]
+        missing = [name for name in study.objective_names if name not in values]
+        if unknown or missing:
+            problem = f"names {unknown[0]!r}, not an objective of" if unknown else f"lacks {missing[0]!r}, an objective of"
+            raise ValidationError(f"{_where(i, single)}: objectives {problem} study {study_id!r} "
+                                  f"({', '.join(study.objective_names)}); nothing was written")
+        ordered.append([values[name] for name in study.objective_names])
+    return ordered
+
+
+def _own_names(given: list, vectors: list, studies: dict[str, StudyState], study_ids: list[str],
+               study_changes: dict[str, dict], single: bool) -> list:
+    """Each run's names as stored (None: the study's leading names; see storage.designs). A study
+    that declared its names refuses others; one that declared none keeps the union of its runs'."""
+    for i, (names, vector, study_id) in enumerate(zip(given, vectors, study_ids)):
+        if names is None:
+            continue
+        if len(names) != len(vector):
+            raise ValidationError(f"{_where(i, single)}: parameter_vector has {len(vector)} values but parameter_names "
+                                  f"has {len(names)} names; nothing was written")
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise ValidationError(f"{_where(i, single)}: parameter_names names {twice!r} twice; nothing was written")
+        study = studies[study_id]
+        if study.parameter_names is not None and not study.names_from_runs:
+            outside = [name for name in names if name not in study.parameter_names]
+            if outside:
+                raise ValidationError(
+                    f"{_where(i, single)}: parameter_names contains {outside[0]!r}, which is not one of the "
+                    f"parameter_names of study {study_id!r}: {study.parameter_names}; nothing was written")
+        else:
+            union = list(study.parameter_names or [])
+            new = [name for name in names if name not in union]
+            if new or study.parameter_names is None:
+                study.parameter_names = union + new
+                study.names_from_runs = True
+                study_changes[study_id]["parameter_names"] = encode_json("parameter_names", study.parameter_names)
+                study_changes[study_id]["parameter_names_from_runs"] = True
+    return [own_names_or_none(names, studies[sid].parameter_names) for names, sid in zip(given, study_ids)]
+
+
+def _check_lengths(runs, studies, study_ids, vectors, objectives, own_names, single: bool) -> None:
+    """parameter_vector against the study's names (runs without names of their own: all of them,
+    or no parameters at all); objectives against the study's declared count. Fast when everything
+    agrees: one set of lengths per column."""
     one_study = len(studies) == 1
-    if one_study and not per_run_names:
+    if one_study:
         study = next(iter(studies.values()))
-        expected = None if study.parameter_names is None else {len(study.parameter_names)}
-        if expected is None or set(map(len, vectors)) == expected:
+        expected = None if study.parameter_names is None else {len(study.parameter_names), 0}
+        unnamed = vectors if own_names is None else [v for v, names in zip(vectors, own_names) if names is None]
+        if expected is None or set(map(len, unnamed)) <= expected:
             if {len(o) for o in objectives if o is not None} <= {study.n_objectives}:
                 return
-    for i, (run, study_id, vector, objs) in enumerate(zip(runs, study_ids, vectors, objectives)):
+    for i, (study_id, vector, objs) in enumerate(zip(study_ids, vectors, objectives)):
         study = studies[study_id]
-        names = run.get("parameter_names")
-        declared = names if names is not None else study.parameter_names
-        if declared is not None and len(declared) != len(vector):
-            source = "parameter_names" if names is not None else f"the study's parameter_names {declared!r}"
+        has_own = own_names is not None and own_names[i] is not None
+        declared = study.parameter_names
+        if not has_own and declared is not None and len(vector) not in (len(declared), 0):
             raise ValidationError(
-                f"{_where(i, single)}: parameter_vector has {len(vector)} values but {source} has "
-                f"{len(declared)} names; nothing was written"
+                f"{_where(i, single)}: parameter_vector has {len(vector)} values but the study's parameter_names "
+                f"{declared!r} has {len(declared)} names (a run with fewer parameters names them in "
+                "parameter_names); nothing was written"
             )
         if objs is not None and len(objs) != study.n_objectives:
             raise ValidationError(
-                f"{_where(i, single)}: objectives={objs!r} has {len(objs)} values but study "
-                f"{study_id!r} declares {study.n_objectives} objective{'s' if study.n_objectives != 1 else ''} "
+                f"{_where(i, single)}: objectives={objs!r} has {len(objs)} values but study {study_id!r} "
+                f"declares {study.n_objectives} objective{'s' if study.n_objectives != 1 else ''} "
                 f"(objective_directions={study.directions}); nothing was written"
             )
 
@@ -410,6 +541,34 @@ def _duplicate_from(error: exc.IntegrityError) -> ValidationError:
             return DuplicateError(f"duplicate (study_id, evaluation_number): {text}; nothing was written")
         return DuplicateError(f"duplicate key: {text}; nothing was written")
     return ValidationError(f"refused by the database: {text}; nothing was written")
+
+
+def insert_intermediate_values(conn: Connection, study_id: str, rows: list[tuple[str, int, float | None]]) -> int:
+    """Learning-curve points ``(run_id, step, value)`` of runs of one study; NaN is stored as NULL.
+    A step a run already reported is refused, like a step given twice."""
+    if not rows:
+        return 0
+    lock_studies(conn, [study_id])
+    run_ids = sorted({run_id for run_id, _, _ in rows})
+    found = set(conn.execute(
+        sa.text("SELECT run_id FROM study_runs WHERE study_id = :s AND run_id IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True)), {"s": study_id, "ids": run_ids}).scalars())
+    missing = [run_id for run_id in run_ids if run_id not in found]
+    if missing:
+        raise ValidationError(f"intermediate_values: run_id={missing[0]!r} is not a run of study_id={study_id!r}; "
+                              "nothing was written")
+    keys = [(run_id, step) for run_id, step, _ in rows]
+    if len(set(keys)) != len(keys):
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise DuplicateError(f"intermediate_values: step={twice[1]} of run_id={twice[0]!r} appears twice in this batch; "
+                             "nothing was written")
+    try:
+        bulk_insert(conn, "intermediate_values", ["run_id", "study_id", "step", "value"],
+                    [(run_id, study_id, step, None if value != value else value) for run_id, step, value in rows])
+    except exc.IntegrityError as error:
+        raise DuplicateError(f"intermediate_values: a step was already reported ({str(error.orig).strip()}); "
+                             "nothing was written") from None
+    return len(rows)
 
 
 # -------------------------------------------------------------------------------- simulation runs

@@ -348,8 +348,8 @@ def test_html_in_a_study_name_is_literal_text_and_runs_no_script(quickstart, pag
         db.create_study({"study_id": study, "study_type": "genetic_algorithm", "study_name": XSS_NAME,
                          "description": XSS_DESCRIPTION, "optimization_objective": "cost,co2",
                          "objective_directions": ["minimize", "minimize"], "status": "running"})
-        db.log_study_runs([{"study_id": study, "generation_number": 0, "parameter_vector": [1.0],
-                            "objectives": o} for o in ([1.0, 2.0], [2.0, 1.0])])
+        db.log_study_runs([{"study_id": study, "generation_number": 0, "parameter_vector": [float(k)],
+                            "objectives": o} for k, o in enumerate(([1.0, 2.0], [2.0, 1.0]))])
         db.update_study_status(study, "completed")
 
     open_page(page, quickstart, "", "Studies")            # a reload shows the new study

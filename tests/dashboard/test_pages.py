@@ -193,8 +193,9 @@ def build_dataset(url: str) -> None:
                          "optimization_objective": "cost,co2", "objective_directions": ["minimize", "minimize"],
                          "parameter_names": ["p1", "p2"], "status": "running", "progress_percent": 50.0,
                          "created_at": "2024-03-04 10:00:00"})
-        db.log_study_runs([{"study_id": "ga_live", "generation_number": g, "parameter_vector": [1.0, 2.0],
-                            "objectives": o} for g, o in [(0, [5.0, 5.0]), (0, [6.0, 3.0]), (1, [4.0, 6.0]), (1, [7.0, 7.0])]])
+        db.log_study_runs([{"study_id": "ga_live", "generation_number": g, "parameter_vector": [1.0, 2.0 + k],
+                            "objectives": o} for k, (g, o) in enumerate([(0, [5.0, 5.0]), (0, [6.0, 3.0]), (1, [4.0, 6.0]),
+                                                                         (1, [7.0, 7.0])])])
 
         db.create_study({"study_id": "ga_empty", "study_type": "genetic_algorithm", "study_name": "Nothing yet",
                          "optimization_objective": "cost,co2", "objective_directions": ["minimize", "minimize"],
@@ -204,8 +205,8 @@ def build_dataset(url: str) -> None:
                          "description": XSS_DESCRIPTION, "optimization_objective": "cost,co2",
                          "objective_directions": ["minimize", "minimize"], "status": "running",
                          "created_at": "2024-03-06 10:00:00"})
-        db.log_study_runs([{"study_id": "xss_study", "generation_number": 0, "parameter_vector": [1.0],
-                            "objectives": o} for o in ([1.0, 2.0], [2.0, 1.0])])
+        db.log_study_runs([{"study_id": "xss_study", "generation_number": 0, "parameter_vector": [float(k)],
+                            "objectives": o} for k, o in enumerate(([1.0, 2.0], [2.0, 1.0]))])
         db.update_study_status("xss_study", "failed")
 
         # A run id is data too: one run, so it is the front and its knee.
@@ -931,13 +932,13 @@ def test_pareto_of_a_running_study_shows_runs_logged_after_the_first_view(monkey
     with DatabaseMetadataService(path) as db:
         db.create_study({"study_id": study, "study_type": "genetic_algorithm", "optimization_objective": "cost,co2",
                          "objective_directions": ["minimize", "minimize"], "status": "running"})
-        db.log_study_runs([{"study_id": study, "generation_number": 0, "parameter_vector": [1.0], "objectives": o}
-                           for o in ([5.0, 5.0], [6.0, 3.0])])
+        db.log_study_runs([{"study_id": study, "generation_number": 0, "parameter_vector": [float(k)], "objectives": o}
+                           for k, o in enumerate(([5.0, 5.0], [6.0, 3.0]))])
     dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
     first = dash.open(PARETO, study=study)
     assert len(trace(chart(first, "pareto"), "Pareto front")["x"]) == 2
     with DatabaseMetadataService(path) as db:      # the optimizer logs a run that dominates both
-        db.log_study_runs([{"study_id": study, "generation_number": 1, "parameter_vector": [2.0],
+        db.log_study_runs([{"study_id": study, "generation_number": 1, "parameter_vector": [9.0],
                             "objectives": [1.0, 1.0]}])
     again = dash.open(PARETO, study=study)
     front = trace(chart(again, "pareto"), "Pareto front")

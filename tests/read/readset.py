@@ -170,7 +170,8 @@ def generate() -> dict[str, Study]:
     for objectives, status, fitness in extra:
         k = len(s.runs)
         f = objectives[0] if fitness is None else fitness
-        s.runs.append(Run(f"mo_mixed:{k}", k, 3, [0.5, 0.5], f, objectives, status))
+        # each a design of its own (equal objectives, different parameters: two designs on the front)
+        s.runs.append(Run(f"mo_mixed:{k}", k, 3, [0.5, 0.5 + k / 1000], f, objectives, status))
     s.runs[30].objectives = list(s.runs[4].objectives)  # a duplicate inside the random cloud
     s.runs[30].fitness = s.runs[30].objectives[0]
     studies[s.study_id] = s

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage import DuplicateError, HiveError, UnknownStudyError, ValidationError
+from storage import DuplicateError, HiveError, ValidationError
 from storage.jsonfields import MAX_JSON_BYTES
 
 DROP = "<drop this field>"
@@ -37,9 +37,10 @@ def study(service):
 
 
 RUN_CASES = [
-    ("unknown study", {"study_id": "nope"}, UnknownStudyError, ["study_id='nope'"]),
     ("missing field", {"parameter_vector": None}, ValidationError, ["parameter_vector"]),
-    ("missing vector", {"parameter_vector": DROP}, ValidationError, ["parameter_vector: required field missing"]),
+    ("a name twice", {"parameter_names": ["a", "a"]}, ValidationError, ["parameter_names names 'a' twice"]),
+    ("objective names short", {"objectives": {"x": 1.0}}, ValidationError, ["objectives names ['x']", "declares 2"]),
+    ("run state too long", {"run_state": "x" * 41}, ValidationError, ["run_state='xxx"]),
     ("number as text", {"fitness": "1.5"}, ValidationError, ["fitness='1.5'"]),
     ("bool as number", {"fitness": True}, ValidationError, ["fitness=True"]),
     ("bool as count", {"evaluation_number": True}, ValidationError, ["evaluation_number=True"]),

@@ -236,7 +236,8 @@ def test_three_objective_hypervolume_uses_the_declared_reference_point(service, 
         "study_id": "tri", "study_type": "genetic_algorithm", "objective_directions": ["minimize"] * 3,
         "reference_point": reference,
     })
-    service.log_study_runs([{"study_id": "tri", "parameter_vector": [0.0], "objectives": p.tolist()} for p in points])
+    service.log_study_runs([{"study_id": "tri", "parameter_vector": [float(i)], "objectives": p.tolist()}
+                            for i, p in enumerate(points)])
     service.update_study_status("tri", "completed")
     front = sql("SELECT hypervolume FROM pareto_fronts WHERE study_id = 'tri'")[0]
     assert front["hypervolume"] == pytest.approx(HV(ref_point=np.array(reference))(points), rel=1e-9)
