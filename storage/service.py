@@ -159,11 +159,19 @@ class DatabaseMetadataService:
         """A run's learning curve: ``[(step, value), ...]`` (or ``{step: value}``), the values it
         reported while running (Optuna's ``trial.report``). NaN is kept (stored as NULL); a step
         reported before is refused. Returns how many points were written."""
-        points = validate_intermediate_values(values)
-        record = validate_one(IntermediateValuesKey, {"study_id": study_id, "run_id": run_id}, "intermediate_values")
+        return self.log_learning_curves(study_id, {run_id: values})
+
+    def log_learning_curves(self, study_id: str, curves: Mapping[str, Any]) -> int:
+        """Learning curves of many runs of one study in one transaction: ``{run_id: [(step, value),
+        ...]}`` (importers use it). All are written, or none."""
+        if not isinstance(curves, Mapping):
+            raise ValidationError(f"curves: expected {{run_id: [(step, value), ...]}}, got {type(curves).__name__}")
+        rows = []
+        for run_id, values in curves.items():
+            record = validate_one(IntermediateValuesKey, {"study_id": study_id, "run_id": run_id}, "intermediate_values")
+            rows.extend((record["run_id"], step, value) for step, value in validate_intermediate_values(values))
         with transaction(self.engine) as conn:
-            return writer.insert_intermediate_values(conn, record["study_id"],
-                                                     [(record["run_id"], step, value) for step, value in points])
+            return writer.insert_intermediate_values(conn, study_id, rows)
 
     def log_simulation_run(self, simulation_result: Any) -> str:
         """The old service's call: one simulation's metadata and KPIs. Accepts a dict or an object
