@@ -153,43 +153,67 @@ if not iterations.empty:
     returned = dspy_run.get("returned_iteration")
     if dspy_run:
         usage = dspy_run.get("usage") or {}
-        st.text(f"DSPy {dspy_run.get('optimizer', '')}: predictors {', '.join(predictors) or '-'}; DSPy returned the "
-                f"program of iteration {returned}. LM calls: {usage.get('calls', '-')}, tokens and cost per "
-                f"iteration where attributed ({usage.get('attributed_to') or 'not recorded'}); outside the "
-                f"iterations: {int(run.get('unattributed_prompt_tokens') or 0):,} prompt + "
+        attributed = {"iterations": "each iteration's evaluation is credited to it",
+                      "run": "not split by iteration"}.get(usage.get("attributed_to"), "not recorded")
+        st.text(f"DSPy {dspy_run.get('optimizer', '')} · predictors: {', '.join(predictors) or '-'} · DSPy returned "
+                f"the program of iteration {returned}")
+        st.text(f"LM calls: {usage.get('calls', '-')} ({attributed}); outside the iterations: "
+                f"{int(run.get('unattributed_prompt_tokens') or 0):,} prompt + "
                 f"{int(run.get('unattributed_completion_tokens') or 0):,} completion tokens, "
                 f"${float(run.get('unattributed_cost') or 0):,.4f}; calls without a price: "
-                f"{usage.get('calls_without_cost', '-')}.")
+                f"{usage.get('calls_without_cost', '-')}")
     rows = []
     for it in iterations.to_dict("records"):
         described = candidate_summary(it, predictors)
+        params = it.get("params") or {}
         rows.append({"iteration": it["iteration"], "kind": it["evaluation_kind"], "score": it["score"],
-                     "best": bool(it["is_best"]), "DSPy returned": it["iteration"] == returned,
-                     "instruction (predictor: index)": described["instruction"],
-                     "demo set (predictor: index)": described["demo set"], "re-scores": described["re-scores"],
-                     "seed": described["seed"], "examples": it["batch_size"], "prompt tokens": it["prompt_tokens"],
+                     "marks": ", ".join([*(["best"] if it["is_best"] else []),
+                                         *(["returned"] if it["iteration"] == returned else [])]),
+                     "instruction": described["instruction"], "demo set": described["demo set"],
+                     "re-scored trial": params.get("rescored_trial"), "its minibatch mean": params.get("minibatch_mean"),
+                     "seed": described["seed"], "strategy": params.get("strategy"), "examples": it["batch_size"], "prompt tokens": it["prompt_tokens"],
                      "completion tokens": it["completion_tokens"], "cost (USD)": it["cost"]})
     per_iteration = pd.DataFrame(rows).dropna(axis="columns", how="all")
-    if returned is None:
-        per_iteration = per_iteration.drop(columns="DSPy returned")
-    st.caption("Iterations: the candidate each evaluated, its tokens and cost")
-    st.dataframe(per_iteration, hide_index=True, width="stretch", key="iterations_table")
+    st.caption("Iterations: the candidate each evaluated (for each predictor, the index of its instruction and of its "
+               "demo set among the candidates), the trial a full re-evaluation re-scored, tokens and cost")
+    # Narrow columns with short headers (the help says the rest), so the whole table fits the page.
+    headers = {"iteration": ("iteration", None), "kind": ("kind", None), "score": ("score", None),
+               "marks": ("marks", "best: the best iteration (full evaluations first, then the score, then the "
+                                  "earliest); returned: the iteration whose program DSPy returned"),
+               "re-scored trial": ("re-scores", "the minibatch trial whose candidate this full evaluation re-scored"),
+               "its minibatch mean": ("mb mean", "that candidate's mean minibatch score when DSPy chose it"),
+               "seed": ("seed", "the random-search seed of the candidate"),
+               "strategy": ("strategy", "how random search built the candidate's demos"), "examples": ("examples", None),
+               "prompt tokens": ("tokens in", "prompt tokens"), "completion tokens": ("tokens out", "completion tokens"),
+               "cost (USD)": ("cost $", "cost in USD")}
+    narrow = {c: st.column_config.Column(label, help=help_text, width="small")
+              for c, (label, help_text) in headers.items() if c in per_iteration.columns}
+    narrow["cost (USD)"] = st.column_config.NumberColumn("cost $", help="cost in USD", width="small", format="%.4f")
+    if "strategy" in narrow:
+        narrow["strategy"] = st.column_config.Column("strategy", help=headers["strategy"][1], width=240)
+    if "marks" in narrow:
+        narrow["marks"] = st.column_config.Column("marks", help=headers["marks"][1], width=104)
+    st.dataframe(per_iteration, hide_index=True, width="stretch", column_config=narrow, key="iterations_table")
 
     numbers = iterations["iteration"].tolist()
     best_number = next(iter(iterations.loc[iterations["is_best"], "iteration"].tolist()), numbers[0])
-    shown_number = st.selectbox("Instructions and demos of iteration", numbers, index=numbers.index(best_number),
-                                format_func=lambda n: f"{n} (best)" if n == best_number else (
-                                    f"{n} (DSPy returned)" if n == returned else str(n)), key="cand_iter")
+    asked = urlstate.get_int("iter", None)
+    shown_number = st.selectbox("Instructions and demos of iteration", numbers,
+                                index=numbers.index(asked if asked in numbers else best_number),
+                                format_func=lambda n: " ".join([str(n), *(["(best)"] if n == best_number else []),
+                                                                *(["(DSPy returned)"] if n == returned else [])]),
+                                key="cand_iter")
+    urlstate.put("iter", "" if shown_number == best_number else str(shown_number))
     chosen = iterations[iterations["iteration"] == shown_number].iloc[0]
     params = chosen.get("params") or {}
     instructions = chosen.get("instructions") or []
     demos = params.get("demos") or []
     for index in range(max(len(instructions), len(demos))):
         label = predictors[index] if index < len(predictors) else f"predictor {index}"
-        ids = [f"instruction {params.get('instruction_ids', {}).get(str(index), '-')}"]
-        if str(index) in (params.get("demo_ids") or {}):
-            ids.append(f"demo set {params['demo_ids'][str(index)]}")
-        st.text(f"{label} ({', '.join(ids)}):")
+        ids = [f"{what} {params[key][str(index)]}" for what, key in (("instruction", "instruction_ids"),
+                                                                      ("demo set", "demo_ids"))
+               if str(index) in (params.get(key) or {})]
+        st.text(f"{label} ({', '.join(ids)}):" if ids else f"{label}:")
         if index < len(instructions):
             st.code(str(instructions[index]), language=None, wrap_lines=True)
         predictor_demos = demos[index] if index < len(demos) else []
@@ -213,7 +237,7 @@ if not iterations.empty:
         ]), hide_index=True, width="stretch", key="candidates_table")
     settings = dspy_run.get("effective_settings") or {}
     if settings:
-        st.caption("Settings DSPy ran with (under auto: what it chose)")
+        st.caption("Settings DSPy ran with (the effective values: under auto, what DSPy chose)")
         st.dataframe(pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]}),
                      hide_index=True, key="settings_table")
 

@@ -1080,18 +1080,23 @@ def test_prompt_optimization_shows_what_each_dspy_iteration_evaluated(monkeypatc
     dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
     at = dash.open(PROMPTS, run=run["id"])
     shown = {t.value for t in at.text}
-    assert any(f"predictors draft, check; DSPy returned the program of iteration "
-               f"{run['metadata']['dspy']['returned_iteration']}." in t for t in shown)
-    per_iteration = next(d.value for d in at.dataframe if "instruction (predictor: index)" in d.value.columns)
+    assert (f"DSPy MIPROv2 · predictors: draft, check · DSPy returned the program of iteration "
+            f"{run['metadata']['dspy']['returned_iteration']}") in shown
+    per_iteration = next(d.value for d in at.dataframe if "demo set" in d.value.columns)
     assert per_iteration["iteration"].tolist() == [it["iteration"] for it in stored]
     for row, it in zip(per_iteration.to_dict("records"), stored):
         instruction_ids, demo_ids = it["params"]["instruction_ids"], it["params"]["demo_ids"]
-        assert row["instruction (predictor: index)"] == f"draft: {instruction_ids['0']}, check: {instruction_ids['1']}"
-        assert row["demo set (predictor: index)"] == f"draft: {demo_ids['0']}, check: {demo_ids['1']}"
+        assert row["instruction"] == f"draft: {instruction_ids['0']}, check: {instruction_ids['1']}"
+        assert row["demo set"] == f"draft: {demo_ids['0']}, check: {demo_ids['1']}"
+        marks = ["best"] * it["is_best"] + ["returned"] * (it["iteration"] == run["metadata"]["dspy"]["returned_iteration"])
+        assert row["marks"] == ", ".join(marks)
         assert (row["prompt tokens"], row["completion tokens"]) == (it["prompt_tokens"], it["completion_tokens"])
         assert row["cost (USD)"] == pytest.approx(it["cost"]) and it["cost"] > 0
         if "rescored_trial" in it["params"]:
-            assert row["re-scores"].startswith(f"trial {it['params']['rescored_trial']} (minibatch mean ")
+            assert row["re-scored trial"] == it["params"]["rescored_trial"]
+            assert row["its minibatch mean"] == pytest.approx(it["params"]["minibatch_mean"])
+        else:
+            assert pd.isna(row["re-scored trial"])
     best = next(it for it in stored if it["is_best"])
     assert widget(at, "selectbox", "cand_iter").value == best["iteration"]
     codes = [c.value for c in at.code]
@@ -1107,10 +1112,14 @@ def test_prompt_optimization_shows_what_each_dspy_iteration_evaluated(monkeypatc
     assert candidates["instruction"].tolist() == [t for texts in recorder.instruction_candidates.values() for t in texts]
     settings = next(d.value for d in at.dataframe if "setting" in d.value.columns).set_index("setting")["value"]
     assert settings["valset_size"] == "8" and settings["num_trials"] == "4"
-    other = stored[-1]["iteration"]
-    widget(at, "selectbox", "cand_iter").set_value(other).run()
+    other = next(it for it in reversed(stored) if not it["is_best"])
+    widget(at, "selectbox", "cand_iter").set_value(other["iteration"]).run()
     check_clean(at)
-    assert all(i in [c.value for c in at.code] for i in stored[-1]["instructions"])
+    assert all(i in [c.value for c in at.code] for i in other["instructions"])
+    other = other["iteration"]
+    assert at.query_params["iter"] == str(other)
+    linked = dash.open(PROMPTS, run=run["id"], iter=str(other))       # a deep link to that iteration
+    assert widget(linked, "selectbox", "cand_iter").value == other
 
 
 # ------------------------------------------------------------------------------- Data & export
