@@ -1105,17 +1105,24 @@ def test_prompt_optimization_shows_what_each_dspy_iteration_evaluated(monkeypatc
         label = (f"{name} (instruction {best['params']['instruction_ids'][str(index)]}, "
                  f"demo set {best['params']['demo_ids'][str(index)]}):")
         assert label in shown
-    demo_tables = [d.value for d in at.dataframe if "question" in d.value.columns and "answer" in d.value.columns]
-    expected_demos = [demo for demos in best["params"]["demos"] for demo in demos]
-    assert sum(len(t) for t in demo_tables) == len(expected_demos)
+
+    def demo_rows(page):
+        tables = [d.value for d in page.dataframe if "question" in d.value.columns and "answer" in d.value.columns]
+        return [row for t in tables for row in t.to_dict("records")]
+
+    def expected_rows(it):
+        return [{k: str(v) for k, v in demo.items()} for demos in it["params"]["demos"] for demo in demos]
+
+    assert demo_rows(at) == expected_rows(best)
     candidates = next(d.value for d in at.dataframe if "tried in iterations" in d.value.columns)
     assert candidates["instruction"].tolist() == [t for texts in recorder.instruction_candidates.values() for t in texts]
     settings = next(d.value for d in at.dataframe if "setting" in d.value.columns).set_index("setting")["value"]
     assert settings["valset_size"] == "8" and settings["num_trials"] == "4"
-    other = next(it for it in reversed(stored) if not it["is_best"])
+    other = next(it for it in stored if not it["is_best"] and any(it["params"]["demos"]))  # one with demos
     widget(at, "selectbox", "cand_iter").set_value(other["iteration"]).run()
     check_clean(at)
     assert all(i in [c.value for c in at.code] for i in other["instructions"])
+    assert demo_rows(at) == expected_rows(other) != []
     other = other["iteration"]
     assert at.query_params["iter"] == str(other)
     linked = dash.open(PROMPTS, run=run["id"], iter=str(other))       # a deep link to that iteration
