@@ -6,9 +6,12 @@ carries ``project_id`` as a bound parameter; on PostgreSQL the connection also c
 project, and writes into another project are refused by the database itself.
 
 What callers write is validated first (``storage.prompt_records``) and written in one transaction:
-a batch of iterations or samples is all-or-nothing. What the database derives is never written
-here: ``duration_ms``, ``improvement``, ``improvement_pct`` (generated columns), ``updated_at``,
-the run's iteration statistics and ``is_best`` (triggers); see migration 0004.
+a batch of iterations or samples is all-or-nothing, and ``import_run`` writes a finished run with
+its iterations and samples at once (an optimizer's log imported after the fact), or nothing. What
+the database derives is never written here: ``duration_ms``, ``improvement``, ``improvement_pct``
+(generated columns), ``updated_at``, the run's iteration statistics and ``is_best`` (triggers; see
+migration 0004), and the run's token and cost totals: its iterations' sums plus the usage it
+spent outside them, ``unattributed_*`` (migration 0007).
 
 Reads return plain dicts (JSON decoded, scores as floats, timestamps as UTC text). Point queries
 (one run, a page of runs, the leaderboard, a run's samples) run on the backend with its indexes.

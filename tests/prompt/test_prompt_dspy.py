@@ -56,6 +56,7 @@ CONFIGS = {
     "minibatch-is-valset": ("predict", {}, dict(num_trials=4, minibatch=True, minibatch_size=len(VAL),
                                                 minibatch_full_eval_steps=2), False),
     "auto-light": ("predict", {"auto": "light", "num_candidates": None}, {}, False),
+    "two-threads": ("cot", {"num_threads": 2}, dict(num_trials=5, **MB), False),  # the recorder across threads
 }
 
 
@@ -68,8 +69,8 @@ def mipro_run(config: str):
     lm = MeteredLM(answers(7, duplicates))
     student = STUDENTS[student_kind]()
     with dspy.context(lm=lm):
-        optimizer = dspy.MIPROv2(metric=exact_match, prompt_model=lm, task_model=lm, num_threads=1, verbose=False,
-                                 seed=1, **{"auto": None, "num_candidates": 3, **optimizer_args})
+        optimizer = dspy.MIPROv2(metric=exact_match, prompt_model=lm, task_model=lm, verbose=False, seed=1,
+                                 **{"auto": None, "num_candidates": 3, "num_threads": 1, **optimizer_args})
         recorder = DSPyRecorder(optimizer)
         with recorder:
             program, history = calls_during(lambda: optimizer.compile(student, trainset=TRAIN, valset=VAL,
@@ -402,3 +403,24 @@ def test_cli_shows_what_each_iteration_evaluated(tmp_path):
     csv_rows = CliRunner().invoke(cli, ["--db", path, "runs", "show", run["id"], "--project", "dspy", "--format",
                                         "csv"]).output.split("\n\n", 1)[1]
     assert "instruction,demo_set" in csv_rows.splitlines()[0]
+
+
+def test_saved_program_paths_are_kept(tmp_path):
+    """With a log_dir MIPROv2 saves every evaluated program; each iteration keeps its file's path."""
+    lm = MeteredLM(answers(7, False))
+    with dspy.context(lm=lm):
+        optimizer = dspy.MIPROv2(metric=exact_match, prompt_model=lm, task_model=lm, auto=None, num_candidates=3,
+                                 num_threads=1, seed=1, log_dir=str(tmp_path / "logs"))
+        program = optimizer.compile(dspy.Predict("question -> answer"), trainset=TRAIN, valset=VAL, num_trials=4,
+                                    max_bootstrapped_demos=2, max_labeled_demos=2, **MB)
+    logs = program.trial_logs
+    with PromptOptimizationStore(tmp_path / "p.db", project_id="p") as store:
+        run = import_miprov2(store, program, name="saved", optimizer=optimizer)
+        iterations = store.get_iterations(run["id"])
+    for it in iterations:
+        entry = logs[it["iteration"]]
+        path = entry.get("mb_program_path", entry.get("full_eval_program_path"))
+        assert path and it["params"]["program_path"] == path
+        with open(path) as saved:
+            assert json.load(saved)  # the program DSPy saved is there to be loaded again
+    assert run["metadata"]["dspy"]["log_dir"] == optimizer.log_dir
