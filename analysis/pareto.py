@@ -225,6 +225,18 @@ def _domination_counts_blockwise(points: np.ndarray) -> np.ndarray:
     return distinct_counts[group]
 
 
+def first_of_each_key(keys, mask) -> np.ndarray:
+    """``mask`` narrowed to the first row of each key it holds: a front of designs, not of
+    evaluations, when a design (one key) was evaluated more than once."""
+    keys = np.asarray(keys)
+    chosen = np.flatnonzero(np.asarray(mask, dtype=bool))
+    out = np.zeros(len(keys), dtype=bool)
+    if len(chosen):
+        _, first = np.unique(keys[chosen], return_index=True)
+        out[chosen[first]] = True
+    return out
+
+
 def domination_counts(points_min) -> np.ndarray:
     """For every row of ``points_min`` (minimization), how many rows dominate it.
 

@@ -1,13 +1,17 @@
-"""Record any pymoo algorithm's run in the store: every generation's population, one batch each.
+"""Record any pymoo algorithm's run in the store: each evaluation once, one batch per generation.
 
-``HiveRecorder`` is a pymoo ``Callback``. After each generation it logs the algorithm's current
-population (``algorithm.pop``) with ``log_study_runs``: decision variables ``X`` as
-``parameter_vector``, objectives ``F`` as ``objectives`` (``fitness`` = the first objective),
-constraint values ``G`` / ``H`` and the violation ``CV`` as ``constraint_violations``, and
-``generation_number`` = pymoo's ``n_gen`` (1 = the initial population). Infeasible individuals
-(``CV > 0``) are stored with ``simulation_status = 'infeasible'``, so they never enter a front.
-For multi-objective problems it also logs each generation's non-dominated set as a
-``pareto_fronts`` row (``generation_number`` set), the front the algorithm holds at that moment.
+``HiveRecorder`` is a pymoo ``Callback``. After each generation it logs what pymoo evaluated in it,
+the initial population in generation 1 and each later generation's offspring (``algorithm.off``),
+with ``log_study_runs``: decision variables ``X`` as ``parameter_vector``, objectives ``F`` as
+``objectives`` (``fitness`` = the first objective), constraint values ``G`` / ``H`` and the
+violation ``CV`` as ``constraint_violations``, and ``generation_number`` = pymoo's ``n_gen`` when the
+individual was evaluated (1 = the initial population). An individual that survives into later
+generations is not logged again: the recorder marks each logged individual with its run id, so the
+study holds exactly ``algorithm.evaluator.n_eval`` runs. Infeasible individuals (``CV > 0``) are
+stored with ``simulation_status = 'infeasible'``, so they never enter a front. For multi-objective
+problems it also logs the non-dominated set of each generation's population as a ``pareto_fronts``
+row (``generation_number`` set), the front the algorithm holds at that moment, by the survivors'
+run ids.
 
 pymoo minimizes every objective, so the study's directions are all ``minimize``. The study is
 created on the first generation when it does not exist yet (``study_type='genetic_algorithm'``,
@@ -32,6 +36,7 @@ Example (runs as is)::
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,6 +45,22 @@ from pymoo.core.callback import Callback
 
 from analysis import pareto
 from storage.errors import DuplicateError, ValidationError
+
+
+RUN_ID_KEY = "hive_run_id"  # set on each logged pymoo Individual: its run id in the store
+
+
+def _evaluated_this_generation(algorithm) -> list:
+    """What pymoo evaluated since the last generation: the offspring (the initial population in
+    generation 1), then anything else new in the population; never an individual twice."""
+    seen: set[int] = set()
+    out = []
+    for group in (algorithm.off, algorithm.pop):
+        for ind in group if group is not None else ():
+            if id(ind) not in seen and ind.F is not None:
+                seen.add(id(ind))
+                out.append(ind)
+    return out
 
 
 class HiveRecorder(Callback):
@@ -53,7 +74,7 @@ class HiveRecorder(Callback):
     ``log_fronts``: log each generation's non-dominated set as a ``pareto_fronts`` row.
 
     After a run, ``last_generation`` and ``last_run_ids`` (aligned with ``result.pop``) say where
-    the final population was stored.
+    the final population was stored, and ``evaluations`` how many runs were logged.
 
     Use one recorder per ``minimize`` run: generation numbers restart with every run.
 
@@ -92,6 +113,7 @@ class HiveRecorder(Callback):
         self.created_study = False
         self.last_generation: int | None = None
         self.last_run_ids: list[str] = []
+        self.evaluations = 0
 
     def __deepcopy__(self, memo: dict) -> HiveRecorder:
         return self
@@ -144,23 +166,35 @@ class HiveRecorder(Callback):
         generation = int(algorithm.n_gen)
         if pop is None or len(pop) == 0:
             return
-        X = pop.get("X")
+        fresh = [ind for ind in _evaluated_this_generation(algorithm) if ind.get(RUN_ID_KEY) is None]
+        if fresh:
+            for ind, run_id in zip(fresh, self._log(algorithm, generation, fresh)):
+                ind.set(RUN_ID_KEY, run_id)
+            self.evaluations += len(fresh)
+        run_ids = [ind.get(RUN_ID_KEY) for ind in pop]
+        self.last_generation, self.last_run_ids = generation, run_ids
+        if self.log_fronts and algorithm.problem.n_obj >= 2 and None not in run_ids:
+            F = np.asarray(pop.get("F"), dtype=np.float64).reshape(len(pop), -1)
+            self._log_front(generation, F, np.asarray(pop.get("feas"), dtype=bool).reshape(-1), run_ids)
+
+    def _log(self, algorithm, generation: int, individuals: list) -> list[str]:
+        """One batch: the individuals pymoo evaluated in this generation."""
+        X = np.array([ind.X for ind in individuals])
         if X.dtype == object:
             raise ValidationError(
                 f"study_id={self.study_id!r}: generation {generation} has non-numeric decision variables "
                 "(a mixed-variable problem); HiveRecorder stores numeric X only"
             )
-        X = np.asarray(X, dtype=np.float64).reshape(len(pop), -1)
-        F = np.asarray(pop.get("F"), dtype=np.float64).reshape(len(pop), -1)
-        feasible = np.asarray(pop.get("feas"), dtype=bool).reshape(-1)
+        n = len(individuals)
+        X = X.astype(np.float64).reshape(n, -1)
+        F = np.array([ind.F for ind in individuals], dtype=np.float64).reshape(n, -1)
+        feasible = np.array([bool(ind.feas) for ind in individuals])
         constrained = (algorithm.problem.n_ieq_constr + algorithm.problem.n_eq_constr) > 0
-        if constrained:
-            G, H, CV = pop.get("G", "H", "CV")
         # NaN cannot be stored as fitness; a NaN first objective becomes +inf (worst when minimizing),
         # while the objectives keep the NaN (excluded from fronts and statistics).
         fitness = np.where(np.isnan(F[:, 0]), np.inf, F[:, 0])
         records = []
-        for i in range(len(pop)):
+        for i, ind in enumerate(individuals):
             record = {
                 "study_id": self.study_id,
                 "generation_number": generation,
@@ -172,13 +206,10 @@ class HiveRecorder(Callback):
                 record["simulation_status"] = "infeasible"
             if constrained:
                 record["constraint_violations"] = {
-                    "G": _json_numbers(G[i]), "H": _json_numbers(H[i]), "CV": _json_numbers(CV[i])[0],
+                    "G": _json_numbers(ind.G), "H": _json_numbers(ind.H), "CV": _json_numbers(ind.CV)[0],
                 }
             records.append(record)
-        run_ids = self.service.log_study_runs(records)
-        self.last_generation, self.last_run_ids = generation, run_ids
-        if self.log_fronts and F.shape[1] >= 2:
-            self._log_front(generation, F, feasible, run_ids)
+        return self.service.log_study_runs(records)
 
     def _log_front(self, generation: int, F: np.ndarray, feasible: np.ndarray, run_ids: list[str]) -> None:
         valid = feasible & np.all(np.isfinite(F), axis=1)
@@ -206,6 +237,11 @@ class HiveRecorder(Callback):
         study's ``execution_time_seconds``. Returns ``update_study_status``'s summary.
         """
         fields: dict[str, Any] = {}
+        algorithm = getattr(result, "algorithm", None)
+        evaluated = getattr(getattr(algorithm, "evaluator", None), "n_eval", None)
+        if isinstance(evaluated, int) and evaluated != self.evaluations:
+            warnings.warn(f"study_id={self.study_id!r}: pymoo evaluated {evaluated} individuals but the recorder saw "
+                          f"{self.evaluations} (an algorithm that evaluates outside its offspring)", stacklevel=2)
         exec_time = getattr(result, "exec_time", None)
         if isinstance(exec_time, float) and math.isfinite(exec_time) and exec_time >= 0:
             fields["execution_time_seconds"] = exec_time

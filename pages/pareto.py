@@ -68,9 +68,11 @@ if runs_total <= FULL_LOAD_LIMIT:
     subset = table if generation_cut is None else table[table["generation_number"] <= generation_cut]
     subset = subset[subset["valid"]]
     points = subset[[f"min_{i}" for i in range(len(names))]].to_numpy(float)
-    mask = pareto.non_dominated_mask(points) if len(points) else np.zeros(0, bool)
+    non_dominated = pareto.non_dominated_mask(points) if len(points) else np.zeros(0, bool)
+    mask = pareto.first_of_each_key(subset["design_key"].to_numpy(), non_dominated)   # one row per design
     front = subset[mask].rename(columns={f"objective_{i}": n for n, i in column.items()})
-    dominated = subset[~mask].rename(columns={f"objective_{i}": n for n, i in column.items()})
+    dominated = subset[~non_dominated].rename(columns={f"objective_{i}": n for n, i in column.items()})
+    front_evaluations = int(subset["design_key"].isin(front["design_key"]).sum())
     if len(dominated) > CLOUD_POINTS:  # thin the cloud on the server, evenly
         dominated = dominated.iloc[:: int(np.ceil(len(dominated) / CLOUD_POINTS))]
     front_min = front[[f"min_{i}" for i in range(len(names))]].to_numpy(float)
@@ -80,9 +82,11 @@ else:
     dominated = exports.spread_columns(queries.sample_study_runs(db, study_id, CLOUD_POINTS), study)
     dominated = dominated[~dominated["run_id"].isin(front["run_id"])]
     front_min = pareto.to_minimization(front[names].to_numpy(float), directions)
+    front_evaluations = int(front["evaluations"].sum()) if len(front) else 0
 
 knee = front["run_id"].iloc[pareto.knee_point_index(front_min)] if len(front) else None
-st.caption(plain(f"Front: {len(front):,} designs" + (f" (generations up to {generation_cut})" if generation_cut is not None else "")
+counted = f"{len(front):,} designs" + (f" ({front_evaluations:,} evaluations)" if front_evaluations != len(front) else "")
+st.caption(plain(f"Front: {counted}" + (f" (generations up to {generation_cut})" if generation_cut is not None else "")
                  + (f"; knee point {knee}" if knee is not None else "")))
 figure = pareto_figure(front, dominated, x, y, z if three_d else None, knee)
 event = chart(figure, f"{study_id}_pareto", "pareto", on_select="rerun",

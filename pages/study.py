@@ -70,8 +70,10 @@ with best_tab:
     if best.empty:
         st.info("No successful runs yet.")
     else:
-        shown = ["run_id", "evaluation_number", "generation_number", "fitness", *objectives,
+        shown = ["run_id", "evaluation_number", "generation_number", "fitness", *objectives, "evaluations",
                  *[c for c in best.columns if c.startswith("param:")], *[f"sim:{k}" for k in queries.SIMULATION_KPIS]]
+        if (best["evaluations"] > 1).any():
+            st.caption("Each design once, at its best evaluation; evaluations: how often the optimizer evaluated it.")
         st.dataframe(best[[c for c in shown if c in best.columns]], hide_index=True, width="stretch", key="best_table")
         if best[[f"sim:{k}" for k in queries.SIMULATION_KPIS]].notna().any().any():
             st.caption("Linked simulation KPIs are shown for designs whose simulation was logged.")

@@ -113,23 +113,13 @@ def load_study_runs(conn: Connection, study: StudyState) -> StudyRuns:
     )
 
 
-def first_of_each_design(keys: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``mask`` narrowed to the first run (in evaluation order) of each design it holds."""
-    chosen = np.flatnonzero(mask)
-    out = np.zeros(len(mask), dtype=bool)
-    if len(chosen):
-        _, first = np.unique(keys[chosen], return_index=True)
-        out[chosen[first]] = True
-    return out
-
-
 def pareto_designs(study: StudyState, runs: StudyRuns) -> np.ndarray:
     """Mask of the runs that are the front: non-dominated, valid, one run per design."""
     valid = runs.valid
     on_front = np.zeros(len(runs.run_ids), dtype=bool)
     if valid.any():
         on_front[valid] = pareto.non_dominated_mask(pareto.to_minimization(runs.objectives[valid], study.directions))
-    return first_of_each_design(runs.design_keys, on_front)
+    return pareto.first_of_each_key(runs.design_keys, on_front)
 
 
 def reference_point_min(study: StudyState, points_min: np.ndarray) -> np.ndarray:

@@ -381,12 +381,14 @@ def get_runs(reader: Reader, study_id: str, run_ids: list[str]) -> pd.DataFrame:
 
 
 def study_objectives(reader: Reader, study_id: str) -> pd.DataFrame:
-    """Every run's generation, success flag and objectives (one column per objective, in
-    minimization form under ``min_<i>``), for front-evolution views. Parsed in one pass."""
+    """Every run's generation, success flag, design key (a run without one gets a key of its own)
+    and objectives (one column per objective, in minimization form under ``min_<i>``), for
+    front-evolution views. Parsed in one pass."""
     study = study_state(reader, study_id)
     with reader.engine.connect() as conn:
         runs = load_study_runs(conn, study)
-    frame = pd.DataFrame({"run_id": runs.run_ids, "generation_number": runs.generations, "valid": runs.valid})
+    frame = pd.DataFrame({"run_id": runs.run_ids, "generation_number": runs.generations, "valid": runs.valid,
+                          "design_key": runs.design_keys})
     minimized = pareto.to_minimization(runs.objectives, study.directions) if len(runs.run_ids) else runs.objectives
     for i in range(study.n_objectives):
         frame[f"objective_{i}"] = runs.objectives[:, i]

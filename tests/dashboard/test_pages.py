@@ -948,6 +948,29 @@ def test_pareto_of_a_running_study_shows_runs_logged_after_the_first_view(monkey
 # --------------------------------------------------------------------- Sensitivity & uncertainty
 
 
+def test_pareto_and_best_designs_count_a_repeated_design_once(monkeypatch, tmp_path):
+    """An elitist optimizer logged the same design three times: one point of the front, one row of
+    the best designs, and both say how many evaluations there were."""
+    from storage import DatabaseMetadataService
+
+    path = tmp_path / "repeat.db"
+    with DatabaseMetadataService(path) as db:
+        db.create_study({"study_id": "rep", "study_type": "genetic_algorithm", "optimization_objective": "cost,co2",
+                         "objective_directions": ["minimize", "minimize"], "parameter_names": ["p"]})
+        db.log_study_runs([{"study_id": "rep", "generation_number": g, "parameter_vector": [v], "objectives": o}
+                           for g, v, o in [(0, 1.0, [1.0, 5.0]), (0, 2.0, [5.0, 1.0]), (0, 3.0, [6.0, 6.0]),
+                                           (1, 1.0, [1.0, 5.0]), (2, 1.0, [1.0, 5.0])]])
+        db.update_study_status("rep", "completed")
+    dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
+    at = dash.open(PARETO, study="rep")
+    assert "Front: 2 designs (4 evaluations) (generations up to 2); knee point rep:0" in texts(at.caption)
+    front = trace(chart(at, "pareto"), "Pareto front")
+    assert sorted(zip(front["x"], front["y"])) == [(1.0, 5.0), (5.0, 1.0)]
+    detail = dash.open(DETAIL, study="rep")
+    best = table(detail, "best_table")
+    assert best["param:p"].tolist() == [1.0, 2.0, 3.0] and best["evaluations"].tolist() == [3, 1, 1]
+
+
 def test_sensitivity_heatmap_bars_tables_and_distribution(dash, media):
     at = dash.open(SENSITIVITY, study="mc_risk")
     measure = widget(at, "selectbox", "measure")
