@@ -143,7 +143,7 @@ def _nsga2_pair(service: Any, site: microgrid.Site, say: Callable[[str], None]) 
             continue
         recorder, result = _run_ga(service, study_id, problem, NSGA2(pop_size=pop_size), GA_GENERATIONS, REFERENCE_2D)
         recorder.complete(result)
-        say(f"{study_id}: {pop_size * GA_GENERATIONS} runs, completed")
+        say(f"{study_id}: {recorder.evaluations} runs, completed")
         if pop_size == 40:
             _link_front_simulations(service, site, study_id, recorder, result)
 
@@ -168,7 +168,7 @@ def _nsga3(service: Any, site: microgrid.Site, say: Callable[[str], None]) -> No
         service, study_id, problem, NSGA3(ref_dirs=directions, pop_size=pop_size), GA_GENERATIONS, REFERENCE_3D
     )
     recorder.complete(result)
-    say(f"{study_id}: {pop_size * GA_GENERATIONS} runs, completed")
+    say(f"{study_id}: {recorder.evaluations} runs, completed")
 
 
 def _running(service: Any, site: microgrid.Site, say: Callable[[str], None]) -> None:
@@ -184,9 +184,11 @@ def _running(service: Any, site: microgrid.Site, say: Callable[[str], None]) -> 
     )
     if not _create(service, record, say):
         return
-    _run_ga(service, study_id, microgrid.microgrid_problem(site, n_obj=2), NSGA2(pop_size=40), done, REFERENCE_2D)
-    service.update_study_status(study_id, "running", progress_percent=100.0 * done / planned)
-    say(f"{study_id}: {40 * done} runs, running at {100.0 * done / planned:.0f} %")
+    recorder, result = _run_ga(service, study_id, microgrid.microgrid_problem(site, n_obj=2), NSGA2(pop_size=40), done,
+                               REFERENCE_2D)
+    metadata = _METADATA | {"algorithm": "NSGA2", "seed": SEED, "pymoo_evaluations": result.algorithm.evaluator.n_eval}
+    service.update_study_status(study_id, "running", progress_percent=100.0 * done / planned, metadata_json=metadata)
+    say(f"{study_id}: {recorder.evaluations} runs, running at {100.0 * done / planned:.0f} %")
 
 
 # ---------------------------------------------------------------------------------- simulations

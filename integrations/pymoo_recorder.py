@@ -35,6 +35,7 @@ Example (runs as is)::
 """
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -111,6 +112,7 @@ class HiveRecorder(Callback):
         self.study_fields = dict(study or {})
         self.log_fronts = log_fronts
         self.created_study = False
+        self.metadata: dict = {}
         self.last_generation: int | None = None
         self.last_run_ids: list[str] = []
         self.evaluations = 0
@@ -158,6 +160,7 @@ class HiveRecorder(Callback):
         try:
             self.service.create_study(record)
             self.created_study = True
+            self.metadata = record["metadata_json"]
         except DuplicateError:
             pass  # the caller created it (or a previous run did): append to it
 
@@ -245,7 +248,14 @@ class HiveRecorder(Callback):
         exec_time = getattr(result, "exec_time", None)
         if isinstance(exec_time, float) and math.isfinite(exec_time) and exec_time >= 0:
             fields["execution_time_seconds"] = exec_time
+        if isinstance(evaluated, int):   # pymoo's own count, beside the study's other metadata
+            metadata = self.metadata if self.created_study else _decoded(self.service.get_study(self.study_id)["metadata_json"])
+            fields["metadata_json"] = {**(metadata if isinstance(metadata, dict) else {}), "pymoo_evaluations": evaluated}
         return self.service.update_study_status(self.study_id, "completed", **fields)
+
+
+def _decoded(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _run_metadata(algorithm) -> dict:

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from hive_cli.main import cli
 
 STUDIES = {
-    # study_id: (type, status, runs)
-    "demo_nsga2_pop40": ("genetic_algorithm", "completed", 40 * 30),
-    "demo_nsga2_pop80": ("genetic_algorithm", "completed", 80 * 30),
-    "demo_nsga3_three_objectives": ("genetic_algorithm", "completed", 92 * 30),
-    "demo_nsga2_running": ("genetic_algorithm", "running", 40 * 15),
-    "demo_mc_fuel_and_capex": ("monte_carlo", "completed", 256 * (7 + 2)),
+    # study_id: (type, status, runs); None: as many as pymoo evaluated (its own count, in the metadata)
+    "demo_nsga2_pop40": ("genetic_algorithm", "completed", None),
+    "demo_nsga2_pop80": ("genetic_algorithm", "completed", None),
+    "demo_nsga3_three_objectives": ("genetic_algorithm", "completed", None),
+    "demo_nsga2_running": ("genetic_algorithm", "running", None),
+    "demo_mc_fuel_and_capex": ("monte_carlo", "completed", 256 * (7 + 2)),   # SALib's Saltelli design, N (D + 2)
     "demo_milp_expansion": ("milp", "completed", 1),
 }
 
@@ -43,9 +43,15 @@ def test_demo_fills_a_fresh_database_and_a_second_run_is_harmless(empty_db_url):
     assert first.exit_code == 0, first.output
 
     studies = {r["study_id"]: r for r in query(empty_db_url, "SELECT * FROM studies")}
-    assert {k: (v["study_type"], v["status"], v["run_count"]) for k, v in studies.items()} == STUDIES
+    expected = {k: (t, s, n if n is not None else json.loads(studies[k]["metadata_json"])["pymoo_evaluations"])
+                for k, (t, s, n) in STUDIES.items()}
+    assert {k: (v["study_type"], v["status"], v["run_count"]) for k, v in studies.items()} == expected
     runs = {r["study_id"]: r["n"] for r in query(empty_db_url, "SELECT study_id, COUNT(*) AS n FROM study_runs GROUP BY study_id")}
-    assert runs == {k: v[2] for k, v in STUDIES.items()}
+    assert runs == {k: v[2] for k, v in expected.items()}
+    # each evaluation once: pymoo evaluated distinct designs here, and each is one run
+    designs = {r["study_id"]: r["n"] for r in query(
+        empty_db_url, "SELECT study_id, COUNT(DISTINCT design_key) AS n FROM study_runs GROUP BY study_id")}
+    assert all(designs[k] == runs[k] for k, v in STUDIES.items() if v[2] is None)
 
     # The two NSGA-II studies solve the same problem with different population sizes, comparably.
     pair = [studies["demo_nsga2_pop40"], studies["demo_nsga2_pop80"]]
@@ -95,5 +101,5 @@ def test_demo_fills_a_fresh_database_and_a_second_run_is_harmless(empty_db_url):
     second = hive_cli("demo", empty_db_url)
     assert second.exit_code == 0, second.output
     assert second.output.count("exists, skipped") == len(STUDIES)
-    assert query(empty_db_url, "SELECT COUNT(*) AS n FROM study_runs")[0]["n"] == sum(v[2] for v in STUDIES.values())
+    assert query(empty_db_url, "SELECT COUNT(*) AS n FROM study_runs")[0]["n"] == sum(v[2] for v in expected.values())
     assert query(empty_db_url, "SELECT COUNT(*) AS n FROM simulation_runs")[0]["n"] == 6
