@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from analysis import convergence, pareto
 
 from . import schema as t
+from .designs import names_of_run
 from .jsonfields import NON_FINITE_TOKENS
 from .timestamps import now_text
 from .writer import StudyState
@@ -43,7 +44,7 @@ class StudyRuns:
     generations: np.ndarray  # float, NaN where the run has no generation
     fitness: np.ndarray
     objectives: np.ndarray  # (n, m); NaN rows where a run logged no objectives
-    parameters: np.ndarray | None  # (n, d) when every run has d parameters
+    parameters: np.ndarray | None  # (n, d): by the study's names when runs name their own, else by position when every run has d
     success: np.ndarray  # bool
     is_pareto: np.ndarray  # bool, as stored
     domination: list  # as stored (None = not ranked)
@@ -83,14 +84,29 @@ def parse_parameters(texts: list[str]) -> np.ndarray | None:
     return np.array(values, dtype=float).reshape(len(values), width)
 
 
+def parameters_by_name(vectors: list[str], own_names: list[str | None], study_names: list[str]) -> np.ndarray:
+    """Parameter vectors -> (n, len(study_names)), each value in its name's column (NaN where a run
+    has no value): runs that name their own parameters, in another order or a subset, line up."""
+    columns = {name: j for j, name in enumerate(study_names)}
+    out = np.full((len(vectors), len(study_names)), np.nan)
+    for i, (text, names) in enumerate(zip(vectors, own_names)):
+        values = orjson.loads(text)
+        for name, value in zip(names_of_run(len(values), orjson.loads(names) if names else None, study_names), values):
+            if name in columns:
+                out[i, columns[name]] = value
+    return out
+
+
 def load_study_runs(conn: Connection, study: StudyState) -> StudyRuns:
     rows = conn.execute(
         sa.text(
             "SELECT run_id, generation_number, fitness, objectives, parameter_vector, simulation_status, "
-            "is_pareto_optimal, domination_count, design_key FROM study_runs WHERE study_id = :s ORDER BY evaluation_number"
+            "is_pareto_optimal, domination_count, design_key, parameter_names FROM study_runs WHERE study_id = :s "
+            "ORDER BY evaluation_number"
         ),
         {"s": study.study_id},
     ).all()
+    named = study.parameter_names and any(r[9] is not None for r in rows)
     n = len(rows)
     m = study.n_objectives
     objectives = parse_objectives([r[3] for r in rows], m) if n else np.empty((0, m))
@@ -104,7 +120,8 @@ def load_study_runs(conn: Connection, study: StudyState) -> StudyRuns:
         generations=np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float),
         fitness=fitness,
         objectives=objectives,
-        parameters=parse_parameters([r[4] for r in rows]),
+        parameters=(parameters_by_name([r[4] for r in rows], [r[9] for r in rows], study.parameter_names) if named
+                    else parse_parameters([r[4] for r in rows])),
         success=np.array([r[5] == "success" for r in rows], dtype=bool),
         is_pareto=np.array([bool(r[6]) for r in rows], dtype=bool),
         domination=[r[7] for r in rows],

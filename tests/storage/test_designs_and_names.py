@@ -195,3 +195,22 @@ def test_migration_gives_existing_runs_the_keys_the_writer_gives(empty_db_url):
     expected = {run_id: design_key(json.loads(v), json.loads(n) if n else None, study_names) for run_id, v, n in rows}
     assert keys == expected
     assert keys["r3"] is None and keys["r0"] == keys["r4"] != keys["r2"] and keys["r5"] == keys["r6"] != keys["r0"]
+
+
+def test_sensitivity_rankings_carry_the_names_the_runs_gave(service):
+    """A Monte Carlo study that declared no names; its runs name their parameters (one run in another
+    order). The output depends on ``fuel`` alone, so ``fuel`` must rank first under its own name."""
+    rng = np.random.default_rng(2)
+    samples = rng.random((400, 3))                       # columns: load, capex, fuel
+    service.create_study({"study_id": "mc_names", "study_type": "monte_carlo", "optimization_objective": "cost"})
+    records = [{"study_id": "mc_names", "parameter_vector": s.tolist(), "parameter_names": ["load", "capex", "fuel"],
+                "objectives": [float(10 * s[2])]} for s in samples]
+    records[7] = {**records[7], "parameter_vector": samples[7][::-1].tolist(), "parameter_names": ["fuel", "capex", "load"]}
+    service.log_study_runs(records)
+    service.update_study_status("mc_names", "completed")
+    service.analyze_monte_carlo("mc_names")
+    ranks = {r["parameter_name"]: r for r in service.get_sensitivity_rankings("mc_names", limit=None)}
+    assert set(ranks) == {"load", "capex", "fuel"}
+    assert ranks["fuel"]["importance_rank"] == 1
+    assert ranks["fuel"]["rank_correlation"] == pytest.approx(1.0)
+    assert abs(ranks["load"]["rank_correlation"]) < 0.2 and abs(ranks["capex"]["rank_correlation"]) < 0.2
