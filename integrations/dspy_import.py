@@ -74,7 +74,7 @@ from typing import Any
 
 from storage.errors import ValidationError
 from storage.prompt_optimization import PromptOptimizationStore
-from storage.prompt_records import BootstrapRandomSearchConfig, MIPROv2Config, round_score
+from storage.prompt_records import MIPROv2Config, round_score
 
 _INDEX_KEY = re.compile(r"^(\d+)_predictor_(instruction|demos)$")
 _MB, _FULL = "mb_score", "full_eval_score"
