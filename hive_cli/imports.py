@@ -20,10 +20,13 @@ def import_group() -> None:
               help="The sampler's class name (e.g. RandomSampler) when it cannot be recognised from the storage.")
 @click.pass_context
 def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_id: str | None, sampler: str | None) -> None:
-    """Copy Optuna study NAME (trials, parameters, values, states, datetimes) and complete it.
+    """Copy Optuna study NAME (trials, parameters, values, states, constraints, intermediate
+    values, user attributes, datetimes) and complete it.
 
-    COMPLETE trials become successful runs, FAIL and PRUNED failed runs; the study type follows
-    the sampler (NSGA-II/III: genetic_algorithm; Random, QMC, Grid: monte_carlo)."""
+    Feasible COMPLETE trials become successful runs, infeasible ones infeasible runs, FAIL and
+    PRUNED failed runs (run_state keeps Optuna's state); the study type follows the sampler
+    (NSGA-II/III: genetic_algorithm; CMA-ES: evolution_strategy; TPE, GP: bayesian_optimization;
+    Random, QMC, Grid, BruteForce: monte_carlo; other: other)."""
     # Imported here so `hive-cli --help` does not pay for importing Optuna.
     from integrations.optuna_import import import_optuna_study
 
@@ -32,6 +35,7 @@ def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_
     click.echo(
         f"imported Optuna study {summary['optuna_study_name']!r} as {summary['study_id']!r} "
         f"({summary['study_type']}, sampler {summary['sampler']}): {summary['runs']} runs "
-        f"({summary['complete']} complete, {summary['failed']} failed, {summary['pruned']} pruned); "
+        f"({summary['complete']} complete, {summary['failed']} failed, {summary['pruned']} pruned; "
+        f"{summary['infeasible']} of the complete infeasible), {summary['intermediate_values']} intermediate values; "
         f"{summary['skipped']} unfinished trials skipped"
     )
