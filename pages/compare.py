@@ -26,7 +26,7 @@ run_inside_app()
 
 st.title("Compare studies")
 db = reader()
-chosen = pick_studies(db, max_count=5)
+chosen = pick_studies(db, max_count=5, comparable=True)
 if len(chosen) < 2:
     st.info("Choose two to five studies to compare.")
     st.stop()

@@ -17,7 +17,7 @@ run_inside_app()
 
 st.title("Convergence")
 db = reader()
-chosen = pick_studies(db, max_count=5, default_count=1)
+chosen = pick_studies(db, max_count=5, need="progress")
 if not chosen:
     st.info("No studies yet. Log one from an optimizer, or run `hive-cli demo`.")
     st.stop()

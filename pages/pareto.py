@@ -22,7 +22,7 @@ CLOUD_POINTS = 4_000
 
 st.title("Pareto explorer")
 db = reader()
-study = picked_study(db)
+study = picked_study(db, need="fronts")
 study_id = study["study_id"]
 directions = study["objective_directions"]
 if len(directions) < 2:

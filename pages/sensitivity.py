@@ -18,7 +18,7 @@ run_inside_app()
 
 st.title("Sensitivity & uncertainty")
 db = reader()
-study_id = pick_study(db, only=lambda row: row["study_type"] == "monte_carlo" or row["run_count"] > 0)
+study_id = pick_study(db, need="analyses")
 if study_id is None:
     st.info("No studies yet. A Monte Carlo study analysed with analyze_monte_carlo (or `hive-cli demo`) shows here.")
     st.stop()

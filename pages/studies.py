@@ -7,6 +7,7 @@ import streamlit as st
 
 from storage import queries
 from storage.errors import HiveError
+from storage.schema import STUDY_TYPES
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import csv_button
@@ -15,7 +16,7 @@ from ui.text import show_error
 
 run_inside_app()
 
-TYPES = ["genetic_algorithm", "monte_carlo", "milp", "single_simulation"]
+TYPES = list(STUDY_TYPES)
 STATUSES = ["pending", "running", "completed", "failed"]
 PAGE_SIZE = 500
 COLUMNS = ["study_id", "study_name", "study_type", "status", "progress_percent", "run_count", "best_fitness",

@@ -122,12 +122,21 @@ def count_studies(reader: Reader, study_type=None, status=None, text=None, creat
 
 
 def study_choices(reader: Reader) -> pd.DataFrame:
-    """Every study's id, name, type, status, objective directions and run count, newest first: what
-    a study picker needs and no more."""
+    """What a study picker needs, most recently updated first: id, name, type, status, objective names
+    and directions, run count, and what the study has to show: ``has_progress`` (convergence rows,
+    or runs with generation numbers) and ``has_analyses`` (uncertainty or sensitivity results). The
+    two flags are index probes per study (indexes lead with study_id), not scans."""
     return _studies(
         reader,
-        "SELECT study_id, study_name, study_type, status, objective_directions, run_count FROM studies "
-        "ORDER BY created_at DESC, study_id",
+        "SELECT s.study_id, s.study_name, s.study_type, s.status, s.optimization_objective, s.objective_directions, "
+        "s.run_count, s.updated_at, "
+        "CASE WHEN EXISTS (SELECT 1 FROM convergence_metrics c WHERE c.study_id = s.study_id) "
+        "  OR EXISTS (SELECT 1 FROM study_runs r WHERE r.study_id = s.study_id AND r.generation_number IS NOT NULL) "
+        "  THEN 1 ELSE 0 END AS has_progress, "
+        "CASE WHEN EXISTS (SELECT 1 FROM sensitivity_analysis a WHERE a.study_id = s.study_id) "
+        "  OR EXISTS (SELECT 1 FROM uncertainty_analysis u WHERE u.study_id = s.study_id) "
+        "  THEN 1 ELSE 0 END AS has_analyses "
+        "FROM studies s ORDER BY s.updated_at DESC, s.created_at DESC, s.study_id",
         {},
     )
 

@@ -31,14 +31,16 @@ def get_bool(name: str, default: bool = False) -> bool:
     return default if value is None else value in ("1", "true", "yes")
 
 
-def adopt(name: str, key: str, value) -> None:
+def adopt(name: str, key: str) -> None:
     """Before drawing widget ``key``: when the URL's ``name`` changed since this session last wrote
-    it (a pasted link, a link from another page, the browser's back button), the URL wins over the
-    value the widget remembers. Streamlit keeps a tab's session, and with it widget state, across
-    reloads; without this a new link would show the previous choice."""
+    it (a pasted link, a link from another page, the browser's back button), forget the value the
+    widget remembers, so it starts from the value the page derives from the URL. Streamlit keeps a
+    tab's session, and with it widget state, across reloads; without this a new link would show the
+    previous choice. (Forgetting rather than setting it: a widget given both a value through
+    ``st.session_state`` and an initial value makes Streamlit warn.)"""
     text = st.query_params.get(name)
-    if text is not None and text != st.session_state.get(f"_url_{name}") and value is not None:
-        st.session_state[key] = value
+    if text is not None and text != st.session_state.get(f"_url_{name}"):
+        st.session_state.pop(key, None)
 
 
 def put(name: str, value) -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
@@ -1349,3 +1350,98 @@ def test_streamlit_config_is_production_minded():
     assert config["browser"]["gatherUsageStats"] is False
     # CORS stays on (it is what XSRF protection needs; Streamlit forces it on when XSRF is on).
     assert server.get("enableCORS", True) is True
+
+
+# ------------------------------------------------------------------ Which study each page opens on
+
+
+@pytest.fixture
+def ordered_studies(monkeypatch, tmp_path) -> Dashboard:
+    """Studies of every kind, updated in a known order (newest first): a one-run MILP, a Monte Carlo
+    study with analyses, a single-objective GA, two GAs of one objective space and one of another."""
+    from storage import DatabaseMetadataService
+
+    path = tmp_path / "order.db"
+    with DatabaseMetadataService(path) as db:
+        def ga(study_id, objectives, values):
+            db.create_study({"study_id": study_id, "study_type": "genetic_algorithm",
+                             "optimization_objective": ",".join(objectives),
+                             "objective_directions": ["minimize"] * len(objectives)})
+            db.log_study_runs([{"study_id": study_id, "generation_number": k // 2, "parameter_vector": [float(k)],
+                                "objectives": v} for k, v in enumerate(values)])
+
+        ga("ga_other_space", ["cost", "risk"], [[1.0, 2.0], [2.0, 1.0]])
+        ga("ga_old_pair", ["cost", "co2"], [[1.0, 2.0], [2.0, 1.0]])
+        ga("ga_new_pair", ["cost", "co2"], [[1.0, 3.0], [3.0, 1.0]])
+        ga("ga_single", ["yield"], [[1.0], [2.0]])
+        db.create_study({"study_id": "mc", "study_type": "monte_carlo", "optimization_objective": "cost"})
+        db.log_study_runs([{"study_id": "mc", "parameter_vector": [float(k)], "fitness": float(k)} for k in range(5)])
+        db.log_uncertainty_analysis({"study_id": "mc", "objective_name": "cost", "mean_value": 2.0})
+        db.create_study({"study_id": "milp", "study_type": "milp"})
+        db.log_study_run({"study_id": "milp", "parameter_vector": [1.0], "fitness": 5.0})
+    order = ["ga_other_space", "ga_old_pair", "ga_new_pair", "ga_single", "mc", "milp"]  # oldest first
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        for minute, study_id in enumerate(order):
+            conn.execute(sa.text("UPDATE studies SET updated_at = :t WHERE study_id = :s"),
+                         {"t": f"2025-01-01 10:{minute:02d}:00", "s": study_id})
+    engine.dispose()
+    return Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
+
+
+def switch(at, page: str, **params):
+    """Go to another page in the same session, as the sidebar does (the URL's parameters are dropped)."""
+    at.query_params.clear()
+    at.query_params.update(params)
+    at.switch_page(page)
+    at.run()
+    check_clean(at)
+    return at
+
+
+@pytest.mark.parametrize("page, param, expected, why", [
+    (PARETO, "study", "ga_new_pair",
+     "Showing ga_new_pair, the most recently updated multi-objective study (a Pareto front needs two or more objectives)."),
+    (SENSITIVITY, "study", "mc", "Showing mc, the most recently updated study with uncertainty or sensitivity results."),
+    (CONVERGENCE, "studies", "ga_single", "Showing ga_single, the most recently updated study with generations or solver progress."),
+    (DETAIL, "study", "milp", "Showing milp, the most recently updated study with runs."),
+])
+def test_each_page_opens_on_the_newest_study_that_fits_it_and_says_why(ordered_studies, page, param, expected, why):
+    at = ordered_studies.open(page)
+    assert at.query_params[param] == expected
+    assert why in texts(at.caption)
+
+
+def test_compare_opens_on_the_newest_studies_of_one_objective_space(ordered_studies):
+    at = ordered_studies.open(COMPARE)
+    assert at.query_params["studies"] == "ga_new_pair,ga_old_pair"
+    assert "Showing the 2 most recently updated studies of one objective space (cost (min), co2 (min))." in texts(at.caption)
+
+
+def test_the_study_travels_with_the_user_and_a_page_it_does_not_fit_says_so(ordered_studies):
+    at = ordered_studies.open(DETAIL, study="ga_old_pair")
+    switch(at, PARETO)                                    # fits: the same study, nothing to explain
+    assert at.query_params["study"] == "ga_old_pair"
+    assert not any("most recently updated" in c for c in texts(at.caption))
+    switch(at, DETAIL, study="ga_single")
+    switch(at, PARETO)                                    # does not fit: say what was chosen instead, and why
+    assert at.query_params["study"] == "ga_new_pair"
+    assert ("Showing ga_new_pair, the most recently updated multi-objective study (a Pareto front needs two or more "
+            "objectives); ga_single, the study you were looking at, has a single objective.") in texts(at.caption)
+    switch(at, CONVERGENCE)                               # ga_new_pair has generations: it travels on
+    assert at.query_params["studies"] == "ga_new_pair"
+
+
+@pytest.mark.parametrize("page, params", [(PARETO, {"study": "ghost"}), (DETAIL, {"study": "ghost"}),
+                                          (COMPARE, {"studies": "ghost,ga_old_pair"})])
+def test_an_unknown_study_in_the_url_is_said_and_never_replaced(ordered_studies, page, params):
+    at = ordered_studies.open(page, **params)
+    assert "There is no study 'ghost' in this database" in " ".join(texts(at.warning))
+    if page == COMPARE:
+        assert widget(at, "multiselect", "pick_studies").value == ["ga_old_pair"]
+    else:
+        assert widget(at, "selectbox", "pick_study_unknown").value is None
+        assert not at.dataframe and not charts(at)        # nothing of another study is shown
+        widget(at, "selectbox", "pick_study_unknown").set_value("ga_old_pair").run()
+        check_clean(at)
+        assert at.query_params["study"] == "ga_old_pair"
