@@ -42,6 +42,7 @@ if using_embedded_default():
 pages = [
     st.Page("pages/studies.py", title="Studies", icon=":material/list:", default=True),
     st.Page("pages/study.py", title="Study detail", icon=":material/search:"),
+    st.Page("pages/design.py", title="Design", icon=":material/tune:"),
     st.Page("pages/compare.py", title="Compare studies", icon=":material/compare_arrows:"),
     st.Page("pages/convergence.py", title="Convergence", icon=":material/trending_down:"),
     st.Page("pages/pareto.py", title="Pareto explorer", icon=":material/scatter_plot:"),

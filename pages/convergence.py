@@ -34,7 +34,14 @@ if all(h.empty for h in histories.values()):
     st.info("These studies have no generations yet (runs without generation numbers have no convergence history).")
     st.stop()
 
-chart(convergence_figure(histories, log_y=log_y, band=band), "convergence", "main")
+figure = convergence_figure(histories, log_y=log_y, band=band)
+event = chart(figure, "convergence", "main", on_select="rerun", selection_mode="points")
+for point in (event.selection.points if event else [])[:1]:   # a clicked point: that generation's best design
+    study_of_point = figure.data[point["curve_number"]].legendgroup
+    best = queries.best_run_of_generation(db, study_of_point, int(point["x"]))
+    if best is not None:
+        st.page_link("pages/design.py", label=f"Open {best}, the best design of generation {int(point['x'])} "
+                     f"of {study_of_point}", icon=":material/tune:", query_params={"study": study_of_point, "run": best})
 left, right = st.columns(2)
 with left:
     chart(metric_figure(histories, "stagnation_count", "generations without improvement"), "stagnation", "stag")

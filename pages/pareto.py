@@ -11,7 +11,7 @@ from storage import exports, queries
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
-from ui.pickers import picked_study
+from ui.pickers import OPEN_COLUMN, design_links, picked_study
 from ui.routing import run_inside_app
 from ui.text import plain
 
@@ -101,7 +101,11 @@ else:
     shown = ["run_id", "evaluation_number", "generation_number", *names,
              *[c for c in designs.columns if c.startswith("param:")], *[f"sim:{k}" for k in queries.SIMULATION_KPIS]]
     designs = designs[[c for c in shown if c in designs.columns]]
-    st.dataframe(designs, hide_index=True, width="stretch", key="selected_table")
+    if len(selected) == 1:
+        st.page_link("pages/design.py", label=f"Open design {selected[0]}", icon=":material/tune:",
+                     query_params={"study": study_id, "run": selected[0]})
+    st.dataframe(design_links(designs, study_id), hide_index=True, width="stretch", key="selected_table",
+                 column_config=OPEN_COLUMN)
     csv_button(designs, f"{study_id}_selected_designs", "selected")
 
 st.subheader("Parallel coordinates (front)")

@@ -9,7 +9,7 @@ from storage import exports, queries
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
-from ui.pickers import picked_study
+from ui.pickers import OPEN_COLUMN, design_links, picked_study
 from ui.routing import run_inside_app
 
 run_inside_app()
@@ -62,7 +62,8 @@ with runs_tab:
     urlstate.put("page", page if page > 1 else None)
     rows = queries.query_study_runs(db, study_id, filters, sort, descending, page_size, (page - 1) * page_size)
     table = exports.spread_columns(rows, study)
-    st.dataframe(table, hide_index=True, width="stretch", key="runs_table")
+    st.dataframe(design_links(table, study_id) if len(table) else table, hide_index=True, width="stretch",
+                 key="runs_table", column_config=OPEN_COLUMN)
     csv_button(table, f"{study_id}_runs_page{page}", "runs")
 
 with best_tab:
@@ -74,7 +75,8 @@ with best_tab:
                  *[c for c in best.columns if c.startswith("param:")], *[f"sim:{k}" for k in queries.SIMULATION_KPIS]]
         if (best["evaluations"] > 1).any():
             st.caption("Each design once, at its best evaluation; evaluations: how often the optimizer evaluated it.")
-        st.dataframe(best[[c for c in shown if c in best.columns]], hide_index=True, width="stretch", key="best_table")
+        st.dataframe(design_links(best[[c for c in shown if c in best.columns]], study_id), hide_index=True,
+                     width="stretch", key="best_table", column_config=OPEN_COLUMN)
         if best[[f"sim:{k}" for k in queries.SIMULATION_KPIS]].notna().any().any():
             st.caption("Linked simulation KPIs are shown for designs whose simulation was logged.")
         csv_button(best, f"{study_id}_best_designs", "best")

@@ -567,3 +567,32 @@ def _day_text(value, end: bool = False) -> str:
     if end:
         value = date.fromordinal(value.toordinal() + 1)
     return value.strftime("%Y-%m-%d 00:00:00")
+
+
+def get_design(reader: Reader, study_id: str, run_id: str) -> dict:
+    """One evaluation, for the design view: the run with its simulation KPIs, the other evaluations
+    of the same design (``repeats``: run ids in evaluation order) and its learning curve
+    (``intermediate_values``: steps and values, NaN where the run reported NaN)."""
+    study_state(reader, study_id)
+    frame = get_runs(reader, study_id, [run_id])
+    if frame.empty:
+        from .errors import NotFoundError
+
+        raise NotFoundError(f"run_id={run_id!r}: no such run in study_id={study_id!r}")
+    run = frame.to_dict("records")[0]
+    key = reader.fetch_rows("SELECT design_key FROM study_runs WHERE run_id = :r", {"r": run_id})[0]["design_key"]
+    repeats = [] if key is None else [row["run_id"] for row in reader.fetch_rows(
+        "SELECT run_id FROM study_runs WHERE study_id = :s AND design_key = :k ORDER BY evaluation_number",
+        {"s": study_id, "k": key})]
+    curve = reader.fetch("SELECT step, value FROM intermediate_values WHERE run_id = :r ORDER BY step", {"r": run_id})
+    return {"run": run, "repeats": repeats or [run_id], "intermediate_values": curve}
+
+
+def best_run_of_generation(reader: Reader, study_id: str, generation: int) -> str | None:
+    """The run with the best fitness of one generation (successful runs), e.g. a convergence point."""
+    study = study_state(reader, study_id)
+    direction = "DESC" if study.maximize else "ASC"
+    rows = reader.fetch_rows(
+        "SELECT run_id FROM study_runs WHERE study_id = :s AND generation_number = :g AND simulation_status = 'success' "
+        f"ORDER BY fitness {direction}, evaluation_number LIMIT 1", {"s": study_id, "g": int(generation)})
+    return rows[0]["run_id"] if rows else None

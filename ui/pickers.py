@@ -11,6 +11,7 @@ Which study a page shows, in order:
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -68,6 +69,21 @@ def _label(catalog: pd.DataFrame):
         return f"{study_id}{suffix} [{kinds.get(study_id, '?')}]"
 
     return label
+
+
+def design_link(study_id: str, run_id: str) -> str:
+    """The relative URL of one design's page (for link columns and shared links)."""
+    return "design?" + urlencode({"study": study_id, "run": run_id})
+
+
+def design_links(frame: pd.DataFrame, study_id: str) -> pd.DataFrame:
+    """``frame`` (one row per run) with an ``open`` column of links to each run's design page first."""
+    out = frame.copy()
+    out.insert(0, "open", [design_link(study_id, r) for r in out["run_id"]])
+    return out
+
+
+OPEN_COLUMN = {"open": st.column_config.LinkColumn("open", display_text="open", help="Open this design")}
 
 
 def remember(study_id: str | None) -> None:

@@ -46,10 +46,11 @@ PARETO = "pages/pareto.py"
 SENSITIVITY = "pages/sensitivity.py"
 EXPORT = "pages/data.py"
 PROMPTS = "pages/prompts.py"
-ALL_PAGES = (STUDIES, DETAIL, COMPARE, CONVERGENCE, PARETO, SENSITIVITY, PROMPTS, EXPORT)
+DESIGN = "pages/design.py"
+ALL_PAGES = (STUDIES, DETAIL, DESIGN, COMPARE, CONVERGENCE, PARETO, SENSITIVITY, PROMPTS, EXPORT)
 TITLES = {STUDIES: "Studies", DETAIL: "Study detail", COMPARE: "Compare studies", CONVERGENCE: "Convergence",
           PARETO: "Pareto explorer", SENSITIVITY: "Sensitivity & uncertainty", PROMPTS: "Prompt optimization",
-          EXPORT: "Data & export"}
+          EXPORT: "Data & export", DESIGN: "Design"}
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")
 
@@ -1258,6 +1259,7 @@ def test_empty_database_every_page_says_what_to_do(monkeypatch, tmp_path):
         STUDIES: "No studies yet. Log one from an optimizer (see the README), or fill this database with demo data: "
                  "`hive-cli demo`.",
         DETAIL: "No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.",
+        DESIGN: "No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.",
         COMPARE: "Choose two to five studies to compare.",
         CONVERGENCE: "No studies yet. Log one from an optimizer, or run `hive-cli demo`.",
         PARETO: "No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.",
@@ -1445,3 +1447,67 @@ def test_an_unknown_study_in_the_url_is_said_and_never_replaced(ordered_studies,
         widget(at, "selectbox", "pick_study_unknown").set_value("ga_old_pair").run()
         check_clean(at)
         assert at.query_params["study"] == "ga_old_pair"
+
+
+# ------------------------------------------------------------------------------ From a point to the design
+
+
+def send_points(at, key: str, points: list[dict]):
+    """A click on a chart, as the browser reports it (see select_on_chart)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    element = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-chart_{key}"))
+    states = WidgetStates()
+    states.CopyFrom(at._tree.get_widget_states())
+    state = states.widgets.add()
+    state.id = element.proto.id
+    state.string_value = json.dumps({"selection": {"points": points, "point_indices": [0], "box": [], "lasso": []}})
+    at._run(states)
+    check_clean(at)
+    return at
+
+
+def test_design_page_shows_one_evaluation_by_name_with_its_simulation_and_a_link(dash):
+    at = dash.open(DESIGN, study="ga_two", run="ga_two:9")
+    generation, params, objectives, _status = GA_TWO_RUNS[9]
+    objective_table = at.dataframe[0].value
+    assert objective_table["objective"].tolist() == ["cost", "co2"]
+    assert objective_table["value"].tolist() == objectives
+    assert objective_table["direction"].tolist() == ["minimize", "minimize"]
+    parameter_table = at.dataframe[1].value
+    assert parameter_table["parameter"].tolist() == ["p1", "p2"]
+    assert [float(v) for v in parameter_table["value"]] == params
+    assert metric_values(at)["Generation"] == str(generation) and metric_values(at)["Evaluation"] == "9"
+    kpis = dict(zip(at.dataframe[2].value["KPI"], at.dataframe[2].value["value"]))
+    assert kpis == {"total_cost": 3.25, "co2_emissions": 15.5}
+    assert any(c.value.endswith("/design?study=ga_two&run=ga_two%3A9") for c in at.code)
+
+
+def test_design_page_of_an_unknown_run_says_so(dash):
+    at = dash.open(DESIGN, study="ga_two", run="ga_two:999")
+    assert "There is no run 'ga_two:999' in study ga_two." in " ".join(texts(at.warning))
+    assert not at.dataframe
+
+
+def test_tables_and_points_open_their_design(dash):
+    detail = dash.open(DETAIL, study="ga_two", sort="fitness")
+    runs = table(detail, "runs_table")
+    assert runs["open"].tolist() == [f"design?study=ga_two&run={r.replace(':', '%3A')}" for r in runs["run_id"]]
+    best = table(detail, "best_table")
+    assert best["open"].iloc[0] == f"design?study=ga_two&run={best['run_id'].iloc[0].replace(':', '%3A')}"
+
+    pareto = dash.open(PARETO, study="ga_two")
+    select_on_chart(pareto, "pareto", ["ga_two:9"])
+    link = next(p for p in pareto.get("page_link"))
+    assert link.proto.label == "Open design ga_two:9"
+    assert table(pareto, "selected_table")["open"].tolist() == ["design?study=ga_two&run=ga_two%3A9"]
+
+    convergence = dash.open(CONVERGENCE, studies="ga_two")
+    figure = chart(convergence, "main")
+    curve = next(i for i, t in enumerate(figure["data"]) if t.get("legendgroup") == "ga_two" and "best" in t["name"])
+    send_points(convergence, "main", [{"curve_number": curve, "point_index": 1, "x": 1, "y": 0}])
+    # the best successful run of generation 1, computed from the raw dataset
+    first_generation = [(o[0], k) for k, (g, _p, o, status) in enumerate(GA_TWO_RUNS) if g == 1 and status == "success"]
+    expected = f"ga_two:{min(first_generation)[1]}"
+    link = next(p for p in convergence.get("page_link"))
+    assert link.proto.label == f"Open {expected}, the best design of generation 1 of ga_two"

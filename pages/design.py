@@ -1,0 +1,114 @@
+"""Design: one evaluation in full, opened from a point or a row anywhere in the dashboard: its
+parameters and objectives by name, generation, timing, state, constraint violations, linked
+simulation KPIs, learning curve, the other evaluations of the same design, and a link to share it."""
+from urllib.parse import urlsplit
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from storage import exports, queries
+from storage.errors import HiveError, NotFoundError
+from ui import urlstate
+from ui.connection import reader
+from ui.downloads import chart, csv_button
+from ui.pickers import design_link, pick_study
+from ui.routing import run_inside_app
+from ui.text import plain, show_error
+
+run_inside_app()
+
+st.title("Design")
+db = reader()
+study_id = pick_study(db)
+if study_id is None:
+    st.info("No studies yet. Log one from an optimizer, or run `hive-cli demo` to fill this database.")
+    st.stop()
+try:
+    study = queries.get_study(db, study_id)
+except HiveError as error:
+    show_error(error)
+    st.stop()
+run_id = st.text_input("Run id", value=urlstate.get("run") or study.get("best_solution_id") or "", key="design_run",
+                       help="Open a design from a point of the Pareto explorer or Convergence, or a row of a runs "
+                            "or best-designs table; by default, the study's best design.")
+urlstate.put("run", run_id)
+if not run_id:
+    st.info("This study has no runs yet.")
+    st.stop()
+try:
+    design = queries.get_design(db, study_id, run_id)
+except NotFoundError:
+    st.warning(plain(f"There is no run {run_id!r} in study {study_id}. Type another run id, or open a design from "
+                     "the study's runs table."))
+    st.stop()
+except HiveError as error:
+    show_error(error)
+    st.stop()
+
+run = design["run"]
+row = exports.spread_columns(pd.DataFrame([run]), study).iloc[0]
+objectives = exports.objective_names(study)
+directions = study["objective_directions"]
+
+st.subheader(plain(run_id))
+st.text(f"Study {study_id}" + (f" ({study['study_name']})" if study.get("study_name") else ""))  # user text: literal
+with st.container(horizontal=True):
+    st.metric("Evaluation", f"{int(run['evaluation_number']):,}")
+    st.metric("Generation", "" if pd.isna(run["generation_number"]) else f"{int(run['generation_number']):,}")
+    st.metric("Status", run["simulation_status"] + (f" ({run['run_state']})" if run.get("run_state") else ""))
+    seconds = run["evaluation_time_seconds"]
+    st.metric("Evaluation time", "" if pd.isna(seconds) else f"{seconds:.3g} s")
+    if len(directions) >= 2:
+        st.metric("On the Pareto front", "yes" if run["is_pareto_optimal"] else "no")
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Objectives**")
+    values = pd.DataFrame({"objective": objectives, "direction": directions,
+                           "value": [row.get(name) for name in objectives]})
+    if len(objectives) == 1 and pd.isna(values["value"].iloc[0]):
+        values["value"] = [run["fitness"]]
+    st.dataframe(values, hide_index=True, width="stretch", key="design_objectives")
+with right:
+    st.markdown("**Parameters**")
+    parameters = [c for c in row.index if c.startswith("param:")]
+    table = pd.DataFrame({"parameter": [c[len("param:"):] for c in parameters],
+                          "value": [row[c] for c in parameters]})
+    table = table[table["value"].notna()]
+    if table.empty:
+        st.caption("This run recorded no parameters.")
+    else:
+        st.dataframe(table.astype({"value": str}), hide_index=True, width="stretch", key="design_parameters")
+
+kpis = {k: run.get(k) for k in queries.SIMULATION_KPIS if run.get(k) is not None and not pd.isna(run.get(k))}
+if kpis:
+    st.markdown("**Linked simulation**")
+    st.dataframe(pd.DataFrame({"KPI": list(kpis), "value": list(kpis.values())}), hide_index=True, key="design_kpis")
+if run.get("constraint_violations") is not None:
+    st.markdown("**Constraint violations**")
+    st.json(run["constraint_violations"], expanded=True)
+
+curve = design["intermediate_values"]
+if len(curve):
+    figure = go.Figure(go.Scatter(x=curve["step"], y=curve["value"], mode="lines+markers", name=run_id))
+    figure.update_layout(title=f"Learning curve of {run_id}", xaxis_title="step",
+                         yaxis_title=f"{objectives[0]} (reported)", showlegend=False)
+    chart(figure, f"{run_id}_learning_curve", "learning")
+
+repeats = design["repeats"]
+if len(repeats) > 1:
+    st.markdown(plain(f"This design was evaluated {len(repeats):,} times:"))
+    links = [design_link(study_id, r) for r in repeats]
+    st.dataframe(pd.DataFrame({"run_id": repeats, "open": links}), hide_index=True, key="design_repeats",
+                 column_config={"open": st.column_config.LinkColumn("open", display_text="open")})
+
+if run.get("metadata_json") is not None:
+    with st.expander("Metadata (user and system attributes)"):
+        st.json(run["metadata_json"], expanded=True)
+
+address = urlsplit(st.context.url)
+link = f"{address.scheme}://{address.netloc}/{design_link(study_id, run_id)}"
+st.markdown("**Share this design**")
+st.code(link, language=None)
+csv_button(pd.DataFrame([row]), f"{study_id}_{run_id}", "design", label="Download this design as CSV")
