@@ -14,6 +14,7 @@ from charts.distributions import fitness_distribution_figure
 from charts.pareto import fronts_overlay_figure
 from charts.style import study_colors
 from storage import exports, queries
+from storage.exports import to_safe_csv
 from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import reader
@@ -53,7 +54,13 @@ st.dataframe(table, hide_index=True, width="stretch", key="compare_table",
              column_config={"best_fitness": st.column_config.NumberColumn(format="%.6g"),
                             "avg_fitness": st.column_config.NumberColumn(format="%.6g"),
                             "execution_time_seconds": st.column_config.NumberColumn("time (s)", format="%.1f")})
-csv_button(table, "comparison", "compare")
+with st.container(horizontal=True):
+    csv_button(table, "comparison", "compare", label="Download this table")
+    st.download_button(
+        "Download chosen designs", data=to_safe_csv(exports.chosen_designs(db, chosen)),
+        file_name="chosen_designs.csv", mime="text/csv", key="chosen_designs", on_click="ignore", type="primary",
+        help="One CSV: the Pareto front of each multi-objective study and the best 10 designs of each "
+             "single-objective one, each design once, with a study column and named objectives and parameters.")
 
 
 def caption_if(text: str | None) -> None:

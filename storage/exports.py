@@ -186,6 +186,36 @@ def _label(labels: list, value: float):
     return str(labels[index]) if index == value and 0 <= index < len(labels) else value
 
 
+def chosen_designs(reader: Reader, study_ids: list[str], top_n: int = 10) -> pd.DataFrame:
+    """What a comparison hands on, in one table: each chosen study's Pareto front (two or more
+    objectives) or its best ``top_n`` designs by fitness (one objective), each design once. Columns:
+    ``study_id``, ``selection`` (which of the two), the run, each study's objectives and parameters
+    under their names (the union over the studies, blank where a study has no such column), and
+    ``evaluations`` (how often the design was evaluated)."""
+    frames, objectives = [], []
+    for study_id in study_ids:
+        study = queries.get_study(reader, study_id)
+        objectives += [n for n in objective_names(study) if n not in objectives]
+        if len(study["objective_directions"]) >= 2:
+            frame, selection = queries.get_pareto_front(reader, study_id), "Pareto front"
+        else:
+            frame, selection = queries.get_best_designs(reader, study_id, top_n), f"best {top_n} by fitness"
+        frame = spread_columns(frame, study)
+        frame.insert(0, "selection", selection)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["study_id", "selection"])
+    table = pd.concat(frames, ignore_index=True)
+    parameters = [c for c in table.columns if c.startswith("param:")]
+    kpis = [c for c in table.columns if c.startswith("sim:")]
+    leading = ["study_id", "selection", "run_id", "evaluation_number", "generation_number", *objectives, "fitness",
+               "evaluations", *parameters, *kpis]
+    dropped = {"parameter_vector", "parameter_names", "objectives", "is_pareto_optimal", "domination_count",
+               "metadata_json", "simulation_run_id"}
+    rest = [c for c in table.columns if c not in leading and c not in dropped]
+    return table[[c for c in leading if c in table.columns] + rest]
+
+
 def export_study_table(
     reader: Reader,
     study_id: str,

@@ -1511,3 +1511,42 @@ def test_tables_and_points_open_their_design(dash):
     expected = f"ga_two:{min(first_generation)[1]}"
     link = next(p for p in convergence.get("page_link"))
     assert link.proto.label == f"Open {expected}, the best design of generation 1 of ga_two"
+
+
+# ---------------------------------------------------------------- Cross-study export (the PM's task)
+
+
+def test_compare_downloads_the_chosen_designs_of_every_study_in_one_csv(dash, media):
+    at = dash.open(COMPARE, studies="ga_two,ga_single,mc_risk,ga_three")
+    button = next(b for b in at.get("download_button") if b.proto.id.endswith("-chosen_designs"))
+    frame = pd.read_csv(io.BytesIO(media.read(button)))
+    by_study = {sid: group for sid, group in frame.groupby("study_id", sort=False)}
+    assert list(by_study) == ["ga_two", "ga_single", "mc_risk", "ga_three"]
+
+    front = by_study["ga_two"].set_index("run_id")
+    assert set(front.index) == set(GA_TWO_FRONT) and set(front["selection"]) == {"Pareto front"}
+    for run_id, (cost, co2) in GA_TWO_FRONT.items():
+        k = int(run_id.split(":")[1])
+        assert (front.loc[run_id, "cost"], front.loc[run_id, "co2"]) == (cost, co2)
+        assert [front.loc[run_id, "param:p1"], front.loc[run_id, "param:p2"]] == GA_TWO_RUNS[k][1]
+
+    # one objective (maximize): the best designs, each once (runs 1 and 5 are the same design, 2.0)
+    best_per_design: dict = {}
+    for k, (_g, value) in enumerate(GA_SINGLE_RUNS):
+        best_per_design.setdefault(value, k)
+    expected = sorted(best_per_design.items(), key=lambda item: (-item[0], item[1]))
+    single = by_study["ga_single"]
+    assert single["run_id"].tolist() == [f"ga_single:{k}" for _v, k in expected]
+    assert single["yield"].tolist() == [v for v, _k in expected]
+    assert set(single["selection"]) == {"best 10 by fitness"}
+    assert single["evaluations"].tolist() == [sum(1 for _g, v in GA_SINGLE_RUNS if v == value) for value, _k in expected]
+
+    risk = by_study["mc_risk"].set_index("run_id")
+    assert len(risk) == len(MC_RUNS)                       # every run trades cost for renewables
+    assert risk.loc["mc_risk:3", "cost"] == MC_RUNS[3][1][0] and risk.loc["mc_risk:3", "renewable"] == MC_RUNS[3][1][1]
+
+    def dominated(p, q):
+        return all(a <= b for a, b in zip(q, p)) and q != p
+    three = {f"ga_three:{k}" for k, p in enumerate(GA_THREE_RUNS) if not any(dominated(p, q) for q in GA_THREE_RUNS)}
+    assert set(by_study["ga_three"]["run_id"]) == three
+    assert frame.columns[:2].tolist() == ["study_id", "selection"]
