@@ -52,5 +52,6 @@ pages = [
 ]
 navigation = st.navigation(pages)
 st.sidebar.caption("Database")
-st.sidebar.text(database_label())
+# A zero-width space after each separator: a long path wraps between folders, never inside a name.
+st.sidebar.text(database_label().replace("/", "/\u200b"))
 navigation.run()

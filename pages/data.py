@@ -9,6 +9,7 @@ from ui.connection import reader
 from ui.downloads import csv_button
 from ui.pickers import pick_study
 from ui.routing import run_inside_app
+from ui.tables import display_frame
 from ui.text import show_error
 
 run_inside_app()
@@ -43,7 +44,7 @@ else:
             pages = list(exports.study_table_pages(db, study_id, table))
             frame = pd.concat(pages, ignore_index=True) if pages else pd.DataFrame()
         st.caption(f"{len(frame):,} rows")
-        st.dataframe(frame.head(1000), hide_index=True, width="stretch", key="export_preview")
+        st.dataframe(display_frame(frame.head(1000)), hide_index=True, width="stretch", key="export_preview")
         csv_button(frame, f"{study_id}_{table}", "export")
     except HiveError as error:
         show_error(error)

@@ -53,14 +53,14 @@ directions = study["objective_directions"]
 
 st.subheader(plain(run_id))
 st.text(f"Study {study_id}" + (f" ({study['study_name']})" if study.get("study_name") else ""))  # user text: literal
-with st.container(horizontal=True):
-    st.metric("Evaluation", f"{int(run['evaluation_number']):,}")
-    st.metric("Generation", "" if pd.isna(run["generation_number"]) else f"{int(run['generation_number']):,}")
-    st.metric("Status", run["simulation_status"] + (f" ({run['run_state']})" if run.get("run_state") else ""))
+with st.container(horizontal=True, gap="large"):
+    st.metric("Evaluation", f"{int(run['evaluation_number']):,}", width="content")
+    st.metric("Generation", "" if pd.isna(run["generation_number"]) else f"{int(run['generation_number']):,}", width="content")
+    st.metric("Status", run["simulation_status"] + (f" ({run['run_state']})" if run.get("run_state") else ""), width="content")
     seconds = run["evaluation_time_seconds"]
-    st.metric("Evaluation time", "" if pd.isna(seconds) else f"{seconds:.3g} s")
+    st.metric("Evaluation time", "" if pd.isna(seconds) else f"{seconds:.3g} s", width="content")
     if len(directions) >= 2:
-        st.metric("On the Pareto front", "yes" if run["is_pareto_optimal"] else "no")
+        st.metric("On the Pareto front", "yes" if run["is_pareto_optimal"] else "no", width="content")
 
 left, right = st.columns(2)
 with left:
