@@ -4,37 +4,53 @@ No SQL and no figures here. With no database configured, the embedded default fi
 when it holds no studies yet, filled once with the demo set by a separate ``hive-cli demo``
 process (the dashboard itself never writes).
 """
+import os
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import streamlit as st
 
 from storage.engine import default_database_path
+from storage.migrate import holds_studies
 from ui.connection import database_label, using_embedded_default
 
-st.set_page_config(page_title="Hive: optimization results", page_icon=":material/insights:", layout="wide")
+ICON = Path(__file__).with_name("ui") / "icon.png"  # a local file: the browser fetches nothing from the internet
+st.set_page_config(page_title="Hive: optimization results", page_icon=str(ICON), layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
-def _demo_filled(path: str) -> str:
-    """Fill an empty embedded default with demo studies, once per server process."""
-    import sqlite3
-    from pathlib import Path
+def _demo_state() -> dict:
+    """Once per server process: whether the embedded default has been checked (and filled)."""
+    return {"lock": threading.Lock(), "outcome": None}
 
-    if Path(path).exists():
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
-                if con.execute("SELECT COUNT(*) FROM studies").fetchone()[0] > 0:
-                    return "existing"
-        except sqlite3.Error:
-            pass  # no schema yet: the demo command creates it
-    result = subprocess.run([sys.executable, "-m", "hive_cli", "demo", path], capture_output=True, text=True, timeout=300)
-    return "filled" if result.returncode == 0 else f"demo failed: {result.stderr.strip()[-300:]}"
+
+def fill_demo_once(path: str) -> str:
+    """Fill an empty embedded default with demo studies by a ``hive-cli demo`` process, showing each
+    step as it is recorded. The dashboard itself never writes."""
+    state = _demo_state()
+    with state["lock"]:
+        if state["outcome"] is None:
+            if holds_studies(path):
+                state["outcome"] = "existing"
+            else:
+                with st.status("First start: recording demo studies from real optimizers...", expanded=True) as status:
+                    process = subprocess.Popen([sys.executable, "-m", "hive_cli", "demo", path], stdout=subprocess.PIPE,
+                                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                    lines = []
+                    for line in process.stdout:
+                        lines.append(line.rstrip())
+                        st.text(lines[-1])
+                    ok = process.wait(timeout=300) == 0
+                    status.update(label="Demo studies recorded" if ok else "The demo could not be recorded",
+                                  state="complete" if ok else "error", expanded=not ok)
+                state["outcome"] = "filled" if ok else "demo failed: " + " ".join(lines[-3:])[-300:]
+    return state["outcome"]
 
 
 if using_embedded_default():
-    with st.spinner("First start: recording demo studies from real optimizers..."):
-        outcome = _demo_filled(str(default_database_path()))
+    outcome = fill_demo_once(str(default_database_path()))
     if outcome.startswith("demo failed"):
         st.warning(outcome)
 

@@ -184,3 +184,17 @@ def describe(engine: Engine) -> dict:
         path = Path(engine.url.database)
         info["file_bytes"] = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
     return info
+
+
+def holds_studies(path: str | Path) -> bool:
+    """Whether the SQLite file at ``path`` holds at least one study (read-only; a missing file or
+    one without the schema holds none). The dashboard asks before filling its embedded default."""
+    import sqlite3
+
+    if not Path(path).exists():
+        return False
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+            return con.execute("SELECT EXISTS (SELECT 1 FROM studies)").fetchone()[0] == 1
+    except sqlite3.Error:
+        return False

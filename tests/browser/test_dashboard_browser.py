@@ -20,6 +20,7 @@ import csv
 import io
 import math
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -119,6 +120,12 @@ class Server:
         self._log.flush()
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    def problems(self) -> list[str]:
+        """Warnings, errors and tracebacks the server logged: the dashboard's log stays free of them."""
+        self._log.flush()
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return [line for line in lines if re.search(r"Traceback|\bWARNING\b|\bERROR\b|\bCRITICAL\b|Exception", line)]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -160,6 +167,7 @@ def quickstart(browser, tmp_path_factory):
         server.first_view_warnings = first.locator('[data-testid="stAlertContentWarning"]').count()
         context.close()
         yield server
+        assert server.problems() == [], "the server logged warnings or tracebacks"
     finally:
         server.stop()
 
@@ -249,7 +257,8 @@ def test_quick_start_fills_the_demo_and_every_page_opens_cleanly(quickstart, pag
              metrics.nth(i).locator('[data-testid="stMetricValue"]').inner_text().strip() for i in range(metrics.count())}
     assert shown == {"Pending": "0", "Running": "1", "Completed": "5", "Failed": "0"}
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
-    assert str(quickstart.db_path) in sidebar                           # the embedded default, named
+    assert str(quickstart.db_path) in sidebar.replace("\u200b", "")     # the embedded default, named
+    assert "/\u200b" in sidebar                                         # and it wraps between folders only
     pages = sidebar_pages(page)
     assert [title for _, title in pages] == PAGE_TITLES
 
@@ -396,6 +405,23 @@ def test_markdown_in_a_run_id_is_literal_text(quickstart, page):
     assert any(run_id in caption for caption in captions), captions
 
 
+def test_the_dashboard_fetches_nothing_from_the_internet(quickstart, browser):
+    """Every request of every page goes to the dashboard's own server (the page icon too)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    elsewhere = []
+    tab.on("request", lambda request: elsewhere.append(request.url)
+           if not request.url.startswith((quickstart.url, "data:", "blob:")) else None)
+    open_page(tab, quickstart, "", "Studies")
+    for index, (_path, title) in enumerate(sidebar_pages(tab)):
+        tab.locator('[data-testid="stSidebarNavLink"]').nth(index).click()
+        wait_rendered(tab, title)
+    icon = tab.locator('link[rel="shortcut icon"], link[rel="icon"]').first.get_attribute("href")
+    context.close()
+    assert elsewhere == []
+    assert icon and not icon.startswith("http") or icon.startswith(quickstart.url)
+
+
 def test_first_visitor_deep_link_has_no_page_not_found_dialog(quickstart, page, tmp_path):
     copy = tmp_path / "hive.db"
     con = sqlite3.connect(quickstart.db_path)
@@ -415,6 +441,7 @@ def test_first_visitor_deep_link_has_no_page_not_found_dialog(quickstart, page, 
         links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
         assert [text.strip().splitlines()[-1] for text in links] == PAGE_TITLES  # after the icon
         assert "Database" in page.locator('[data-testid="stSidebar"]').inner_text()
+        assert server.problems() == []       # e.g. no Session State warning for the study picker on a deep link
     finally:
         server.stop()
 
