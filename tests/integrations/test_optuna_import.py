@@ -435,7 +435,7 @@ def test_sampler_decides_the_study_type(tmp_path, service, sql):
 
 
 def test_cma_es_is_an_evolution_strategy(tmp_path, service):
-    pytest.importorskip("cmaes")  # optional: Optuna's CmaEsSampler needs it
+    import cmaes  # noqa: F401  (requirements-dev.txt: Optuna's CmaEsSampler needs it)
     url = f"sqlite:///{tmp_path / 'cma.db'}"
     study = optuna.create_study(study_name="cma", storage=url,
                                 sampler=optuna.samplers.CmaEsSampler(seed=0, n_startup_trials=1))
