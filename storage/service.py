@@ -11,15 +11,16 @@ import gc
 import os
 from contextlib import contextmanager
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from . import derive, migrate, monte_carlo, queries, writer
+# derive, monte_carlo, queries and the Reader (numpy, pandas, SciPy, SALib, moocore, DuckDB) are
+# imported in the methods that use them: logging runs needs none of them, and `import storage` stays fast.
+from . import migrate, writer
 from .engine import create_engine, display_url, resolve_url, transaction
 from .errors import ValidationError
 from .jsonfields import encode_finite_vector, encode_json
-from .reader import Reader
 from .records import (
     ConvergenceRecord,
     IntermediateValuesKey,
@@ -37,6 +38,9 @@ from .records import (
 )
 from .schema import STUDY_STATUSES
 from .timestamps import now_text
+
+if TYPE_CHECKING:
+    from .reader import Reader
 
 
 class DatabaseMetadataService:
@@ -70,6 +74,8 @@ class DatabaseMetadataService:
     def reader(self) -> Reader:
         """The read layer on the same database (created on first use)."""
         if self._reader is None:
+            from .reader import Reader
+
             in_memory = not self.url.database or self.url.database == ":memory:"
             self._reader = Reader(self.url, engine=self.engine if in_memory else None)
         return self._reader
@@ -128,6 +134,8 @@ class DatabaseMetadataService:
                 update.setdefault("progress_percent", 100.0)
                 if "execution_time_seconds" not in update:
                     update["execution_time_seconds"] = writer.elapsed_seconds(study, update["completed_at"])
+                from . import derive
+
                 derived = derive.derive_on_completion(conn, study)
                 summary.update(dataclasses.asdict(derived))
             writer.update_study(conn, study, update)
@@ -226,6 +234,8 @@ class DatabaseMetadataService:
         (per parameter and objective: Pearson, Spearman, Sobol first-order from given data, Sobol
         total-order when the study records a Saltelli design, importance rank) of a Monte Carlo
         study's runs; stored (replacing earlier results) and returned. See ``storage.monte_carlo``."""
+        from . import monte_carlo  # SciPy and SALib
+
         return monte_carlo.analyze_monte_carlo(self, study_id)
 
     # -------------------------------------------------------------------------------- queries
@@ -243,32 +253,50 @@ class DatabaseMetadataService:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict]:
+        from . import queries
+
         queries.study_state(self.reader, study_id)
         filters = queries.RunFilter(generation, fitness_min, fitness_max, simulation_status)
         return _records(queries.query_study_runs(self.reader, study_id, filters, sort, descending, limit, offset))
 
     def get_best_designs(self, study_id: str, limit: int = 10) -> list[dict]:
+        from . import queries
+
         return _records(queries.get_best_designs(self.reader, study_id, limit))
 
     def compare_studies(self, study_ids: list[str]) -> list[dict]:
+        from . import queries
+
         return _records(queries.compare_studies(self.reader, study_ids))
 
     def get_pareto_front(self, study_id: str) -> list[dict]:
+        from . import queries
+
         return _records(queries.get_pareto_front(self.reader, study_id))
 
     def get_convergence_history(self, study_id: str) -> list[dict]:
+        from . import queries
+
         return _records(queries.get_convergence_history(self.reader, study_id))
 
     def get_uncertainty_summary(self, study_id: str) -> list[dict]:
+        from . import queries
+
         return _records(queries.get_uncertainty_summary(self.reader, study_id))
 
     def get_sensitivity_rankings(self, study_id: str, limit: int = 10) -> list[dict]:
+        from . import queries
+
         return _records(queries.get_sensitivity_rankings(self.reader, study_id, limit))
 
     def list_studies(self, **filters: Any) -> list[dict]:
+        from . import queries
+
         return _records(queries.list_studies(self.reader, **filters))
 
     def get_study(self, study_id: str) -> dict:
+        from . import queries
+
         return queries.get_study(self.reader, study_id)
 
 
@@ -307,6 +335,8 @@ def _as_record(value: Any) -> Any:
 
 
 def _front_hypervolume(conn, study_id: str, run_ids: list[str]) -> float | None:
+    from . import derive
+
     study = writer.lock_studies(conn, [study_id])[study_id]
     if study.n_objectives < 2 or not run_ids:
         return None
