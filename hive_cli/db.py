@@ -5,12 +5,15 @@ import json
 
 import click
 
-from storage import migrate
-from storage.engine import create_engine, display_url, resolve_url
+from .common import db_option, settings
+
+# storage.migrate (alembic) and storage.engine (SQLAlchemy) are imported by the commands that use them.
 
 
 def _engine(ctx: click.Context, url: str | None):
-    engine = create_engine(resolve_url(url or ctx.obj.get("db_url")))
+    from storage.engine import create_engine, resolve_url
+
+    engine = create_engine(resolve_url(url or settings(ctx).get("db_url")))
     ctx.call_on_close(engine.dispose)
     return engine
 
@@ -22,12 +25,16 @@ def db() -> None:
 
 @db.command()
 @click.argument("url", required=False)
+@db_option
 @click.pass_context
 def upgrade(ctx: click.Context, url: str | None) -> None:
     """Bring the database at URL (or --db / $HIVE_DB_URL / the default file) to the latest schema.
 
     Recognises databases made by the old service and upgrades them in place; running it again
     changes nothing."""
+    from storage import migrate
+    from storage.engine import display_url
+
     engine = _engine(ctx, url)
     before, after = migrate.upgrade(engine)
     where = display_url(engine.url)
@@ -44,9 +51,13 @@ def upgrade(ctx: click.Context, url: str | None) -> None:
 @db.command()
 @click.argument("url", required=False)
 @click.argument("revision")
+@db_option
 @click.pass_context
 def downgrade(ctx: click.Context, url: str | None, revision: str) -> None:
     """Step the schema back to REVISION ('base' removes everything). Data in dropped tables is lost."""
+    from storage import migrate
+    from storage.engine import display_url
+
     engine = _engine(ctx, url)
     before, after = migrate.downgrade(engine, revision)
     click.echo(f"{display_url(engine.url)}: downgraded from {before.revision} to {after.revision or 'base'}")
@@ -55,9 +66,12 @@ def downgrade(ctx: click.Context, url: str | None, revision: str) -> None:
 @db.command()
 @click.argument("url", required=False)
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+@db_option
 @click.pass_context
 def info(ctx: click.Context, url: str | None, output_format: str) -> None:
     """Where the database is, its backend, schema revision and row counts."""
+    from storage import migrate
+
     details = migrate.describe(_engine(ctx, url))
     if output_format == "json":
         click.echo(json.dumps(details, indent=2))
@@ -83,13 +97,14 @@ def info(ctx: click.Context, url: str | None, output_format: str) -> None:
 @click.argument("url", required=False)
 @click.option("--role", required=True, help="The application role (NOSUPERUSER NOBYPASSRLS, not the owner).")
 @click.option("--read-only", is_flag=True, help="SELECT only: a dashboard that never writes.")
+@db_option
 @click.pass_context
 def grant(ctx: click.Context, url: str | None, role: str, read_only: bool) -> None:
     """Give the application ROLE what it needs on every table of the PostgreSQL store at URL.
 
     Run as the tables' owner (the role that ran `hive-cli db upgrade`), and again after an upgrade
     that adds tables. Row-level security still confines the role to one project per connection."""
-    from storage.engine import transaction
+    from storage.engine import display_url, transaction
     from storage.privileges import grant_application_role
 
     engine = _engine(ctx, url)

@@ -5,12 +5,12 @@ import time
 
 import click
 
-from storage import DatabaseMetadataService
-from storage.engine import display_url
+from .common import db_option, settings
 
 
 @click.command("demo")
 @click.argument("url", required=False)
+@db_option
 @click.pass_context
 def demo(ctx: click.Context, url: str | None) -> None:
     """Fill the database at URL (or --db / $HIVE_DB_URL / the default file) with demo studies.
@@ -23,9 +23,11 @@ def demo(ctx: click.Context, url: str | None) -> None:
     # Imported here so `hive-cli --help` does not pay for importing pymoo, SALib and HiGHS.
     from integrations.demo import build_demo
     from integrations.prompt_demo import add_prompt_demo
+    from storage import DatabaseMetadataService
+    from storage.engine import display_url
 
     started = time.perf_counter()
-    with DatabaseMetadataService(url or ctx.obj.get("db_url")) as service:
+    with DatabaseMetadataService(url or settings(ctx).get("db_url")) as service:
         click.echo(f"demo data into {display_url(service.url)}")
         build_demo(service, report=lambda line: click.echo(f"  {line}"))
         added = add_prompt_demo(service.url)

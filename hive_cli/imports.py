@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import click
 
-from storage import DatabaseMetadataService
+from .common import db_option, settings
 
 
 @click.group("import")
+@db_option
 def import_group() -> None:
     """Copy studies made by other tools (Optuna) into the database given by --db."""
 
@@ -18,6 +19,7 @@ def import_group() -> None:
 @click.option("--study-id", default=None, metavar="ID", help="Our study id (default: optuna_<NAME>).")
 @click.option("--sampler", default=None, metavar="CLASS",
               help="The sampler's class name (e.g. RandomSampler) when it cannot be recognised from the storage.")
+@db_option
 @click.pass_context
 def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_id: str | None, sampler: str | None) -> None:
     """Copy Optuna study NAME (trials, parameters, values, states, constraints, intermediate
@@ -29,8 +31,9 @@ def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_
     Random, QMC, Grid, BruteForce: monte_carlo; other: other)."""
     # Imported here so `hive-cli --help` does not pay for importing Optuna.
     from integrations.optuna_import import import_optuna_study
+    from storage import DatabaseMetadataService
 
-    with DatabaseMetadataService(ctx.obj.get("db_url")) as service:
+    with DatabaseMetadataService(settings(ctx).get("db_url")) as service:
         summary = import_optuna_study(service, storage_url, study_name, study_id, sampler=sampler)
     click.echo(
         f"imported Optuna study {summary['optuna_study_name']!r} as {summary['study_id']!r} "

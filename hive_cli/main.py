@@ -1,7 +1,12 @@
 """Entry point of ``hive-cli``: the command groups, and one place that turns errors into one line.
 
-Every failure the user can cause (unknown study, unreachable database, schema behind, bad
-arguments) prints a single ``error: ...`` line on stderr and exits non-zero, never a traceback.
+Every failure the user can cause prints a single ``error: ...`` line on stderr and exits non-zero,
+never a traceback: a refusal of the store (unknown study, unreachable database, schema behind) exits
+1; a bad command line (unknown option, a value that is not allowed) exits 2, and its line names the
+option, the value and what is allowed.
+
+Start-up imports click and the command definitions only; each command imports what it uses
+(pandas, plotly, SQLAlchemy...) when it runs, so ``hive-cli --help`` answers at once.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import click
 
 from storage.errors import HiveError
 
+from .common import settings
 from .db import db
 from .demo import demo
 from .imports import import_group
@@ -33,6 +39,32 @@ class HiveGroup(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(130)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:  # `hive-cli query`: the group's help
+            error.show()
+            sys.exit(error.exit_code)
+        except click.UsageError as error:
+            sys.exit(_usage_error(error))
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(error: click.UsageError) -> int:
+    """One line instead of click's usage block: the message names the option and value."""
+    message = " ".join(error.format_message().split())
+    hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+    click.echo(f"error: {message}{hint}", err=True)
+    return error.exit_code
+
 
 @click.group(cls=HiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -41,12 +73,21 @@ class HiveGroup(click.Group):
     envvar="HIVE_DB_URL",
     default=None,
     metavar="URL",
-    help="Database URL or SQLite file (default: $HIVE_DB_URL, else ~/.hive/hive.db).",
+    help="Database URL or SQLite file (default: $HIVE_DB_URL, else ~/.hive/hive.db). "
+         "Also accepted after the subcommand.",
+)
+@click.option(
+    "--project",
+    envvar="HIVE_PROJECT",
+    default=None,
+    metavar="ID",
+    help="Project of the prompt-optimization runs (`runs` commands; default: $HIVE_PROJECT, else "
+         "'default'). Also accepted after the subcommand.",
 )
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None) -> None:
+def cli(ctx: click.Context, db_url: str | None, project: str | None) -> None:
     """Optimization results: GA, Monte Carlo, MILP and prompt-optimization studies."""
-    ctx.obj = {"db_url": db_url}
+    settings(ctx).update(db_url=db_url, project=project)
 
 
 cli.add_command(db)

@@ -1,66 +1,69 @@
 """``hive-cli query ...`` and ``hive-cli export``: the seed's queries, charts and exports.
 
-Every query prints ``--format table`` (aligned, readable), ``csv`` (spreadsheet-safe) or ``json``
-(machine-readable; non-finite numbers as "NaN" / "Infinity" / "-Infinity"). Chart commands take
-``--output FILE.png`` (static, kaleido + Chromium) or ``FILE.html`` (interactive, no browser needed).
+Every query prints ``--format table`` (aligned, readable: objectives and parameters as named
+columns, missing values blank), ``csv`` (spreadsheet-safe) or ``json`` (machine-readable; non-finite
+numbers as "NaN" / "Infinity" / "-Infinity"). Chart commands take ``--output FILE.png`` (static,
+kaleido + Chromium; one browser for all PNGs of a command) or ``FILE.html`` (interactive, no browser
+needed); every chart has a title, axis titles and the app's theme (``charts.theme``).
+
+Options are checked before any work (file names, axes against the study's objectives, chart options
+without a chart), so a refused command prints nothing but its one ``error:`` line and writes no file.
 """
 from __future__ import annotations
 
 import json
 import math
+from datetime import date, datetime
 from pathlib import Path
 
 import click
-import numpy as np
-import pandas as pd
 
-from analysis import pareto as pareto_math
-from analysis.comparison import (ObjectiveSpace, best_so_far_curves, compare_hypervolumes, group_by_space,
-                                 left_out_line, why_left_out)
-from charts.convergence import convergence_figure, hypervolume_comparison_figure
-from charts.output import write_figure
-from charts.pareto import fronts_overlay_figure, pareto_figure
-from charts.sensitivity import sensitivity_heatmap
-from charts.style import study_colors
-from storage import exports, queries
-from storage.reader import Reader
+from .common import OutputFile, chart_only, db_option, format_of, settings, table
 
+# pandas, numpy, plotly and the analysis code are imported by the commands that use them (start-up
+# stays fast); the functions below import them where they run.
 FORMATS = click.Choice(["table", "csv", "json"])
+CHART_FILE = OutputFile((".png", ".html", ".htm"))
+EXPORT_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
+# storage.queries.RUN_SORT_COLUMNS and storage.exports.EXPORT_TABLES, written out so that parsing and
+# --help need no pandas; tests/test_import_cost.py checks they are the same.
+RUN_SORT_COLUMNS = ("evaluation_number", "generation_number", "fitness", "evaluation_time_seconds", "created_at")
+EXPORT_TABLES = ("runs", "convergence", "pareto", "uncertainty", "sensitivity")
 
 
-def _reader(ctx: click.Context) -> Reader:
-    reader = Reader(ctx.obj.get("db_url"))
+def _reader(ctx: click.Context):
+    from storage.reader import Reader
+
+    reader = Reader(settings(ctx).get("db_url"))
     ctx.call_on_close(reader.close)
     return reader
 
 
-def _emit(frame: pd.DataFrame, output_format: str, columns: list[str] | None = None) -> None:
+def _png_early(ctx: click.Context, output: Path | None) -> None:
+    """Start Chromium now, in the background, while the data is read: every PNG of this command
+    shares it (the browser starts once, not once per file)."""
+    if output is not None and output.suffix.lower() == ".png":
+        from charts.output import png_session
+
+        ctx.with_resource(png_session())
+
+
+def _rows(frame) -> list[dict]:
+    """DataFrame rows as plain Python values, missing ones None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _emit(frame, output_format: str, columns: list[str] | None = None) -> None:
     if columns:
-        frame = frame[[c for c in columns if c in frame.columns]]
+        frame = frame[[c for c in dict.fromkeys(columns) if c in frame.columns]]
     if output_format == "json":
-        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        click.echo(json.dumps([_json_safe(r) for r in records], indent=2, ensure_ascii=False, default=str))
+        click.echo(json.dumps([_json_safe(r) for r in _rows(frame)], indent=2, ensure_ascii=False, default=str))
     elif output_format == "csv":
+        from storage import exports
+
         click.echo(exports.to_safe_csv(frame).decode("utf-8"), nl=False)
     else:
-        if frame.empty:
-            click.echo("(no rows)")
-            return
-        shown = frame.copy()
-        for column in shown.columns:
-            shown[column] = [_cell(v) for v in shown[column]]
-        click.echo(shown.to_string(index=False))
-
-
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_cell(v) for v in value) + "]"
-    text = str(value)
-    return text if len(text) <= 48 else text[:45] + "..."
+        click.echo(table(_rows(frame), list(frame.columns)), nl=False)
 
 
 def _json_safe(value):
@@ -70,20 +73,21 @@ def _json_safe(value):
         return [_json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
+    if hasattr(value, "item") and type(value).__module__ == "numpy":  # numpy scalars
         return _json_safe(value.item())
     return value
 
 
-def _split_ids(text: str) -> list[str]:
-    ids = [part.strip() for part in text.split(",") if part.strip()]
+def _study_ids(ctx, param, text: str) -> list[str]:
+    """Comma-separated study ids, each once, in the order given."""
+    ids = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     if not ids:
-        raise click.BadParameter("give one or more study ids separated by commas")
+        raise click.BadParameter(f"{text!r}: give one or more study ids separated by commas", ctx, param)
     return ids
 
 
 def _output_option(function):
-    return click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+    return click.option("--output", type=CHART_FILE,
                         help="Write the chart to FILE.png (static) or FILE.html (interactive).")(function)
 
 
@@ -91,26 +95,55 @@ def _format_option(function):
     return click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)(function)
 
 
+def _fitness_label(study: dict) -> str:
+    """What a study's fitness measures, e.g. ``total_cost (min)``."""
+    from analysis.comparison import ObjectiveSpace
+    from storage import exports
+
+    return ObjectiveSpace.of(exports.objective_names(study), study["objective_directions"]).fitness.label
+
+
 @click.group()
+@db_option
 def query() -> None:
     """Query studies: lists, best designs, comparisons, fronts, convergence, risk, sensitivity."""
 
 
+def _study_type(ctx, param, value: str | None) -> str | None:
+    from storage.errors import ValidationError
+    from storage.queries import normalize_study_type
+
+    try:
+        return normalize_study_type(value)
+    except ValidationError as error:
+        raise click.BadParameter(str(error).removeprefix("study_type="), ctx, param) from None
+
+
+def _day(ctx, param, value: str | None) -> str | None:
+    if value is not None:
+        try:  # storage.queries reads a 10-character value as a day, a longer one as a moment
+            (date.fromisoformat if len(value) == 10 else datetime.fromisoformat)(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: a date, YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS)", ctx, param) from None
+    return value
+
+
 @query.command("list-studies")
-@click.option("--type", "study_type", help="genetic_algorithm|monte_carlo|milp|single_simulation (or ga, mc, sim)")
+@click.option("--type", "study_type", callback=_study_type,
+              help="genetic_algorithm|monte_carlo|milp|single_simulation (or ga, mc, sim)")
 @click.option("--status", type=click.Choice(["pending", "running", "completed", "failed"]))
 @click.option("--text", help="Substring of id, name or description.")
-@click.option("--from", "created_from", help="Created on or after this date (YYYY-MM-DD).")
-@click.option("--to", "created_to", help="Created on or before this date (YYYY-MM-DD).")
+@click.option("--from", "created_from", callback=_day, help="Created on or after this date (YYYY-MM-DD).")
+@click.option("--to", "created_to", callback=_day, help="Created on or before this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(1, 100_000))
 @_format_option
+@db_option
 @click.pass_context
 def list_studies(ctx, study_type, status, text, created_from, created_to, limit, output_format):
     """Studies, newest first."""
-    try:
-        frame = queries.list_studies(_reader(ctx), study_type, status, text, created_from, created_to, limit)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+    from storage import queries
+
+    frame = queries.list_studies(_reader(ctx), study_type, status, text, created_from, created_to, limit)
     _emit(frame, output_format, ["study_id", "study_type", "status", "progress_percent", "run_count", "best_fitness",
                                  "optimization_objective", "created_at", "completed_at", "execution_time_seconds"]
           if output_format == "table" else None)
@@ -120,34 +153,52 @@ def list_studies(ctx, study_type, status, text, created_from, created_to, limit,
 @click.option("--study-id", required=True)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=10, show_default=True)
 @_format_option
+@db_option
 @click.pass_context
 def best_designs(ctx, study_id, limit, output_format):
-    """Top designs of a study by fitness (in the study's direction), with linked simulation KPIs."""
-    frame = queries.get_best_designs(_reader(ctx), study_id, limit)
-    _emit(frame, output_format, ["run_id", "evaluation_number", "generation_number", "fitness", "objectives",
-                                 "parameter_vector", "total_cost", "renewable_fraction", "self_sufficiency_rate"]
-          if output_format == "table" else None)
+    """Top designs of a study by fitness (in the study's direction), each design once, with how often
+    it was evaluated and its linked simulation KPIs. The table has one column per objective and per
+    parameter (param:NAME) and, when any design has one, per simulation KPI (sim:NAME)."""
+    from storage import exports, queries
+
+    reader = _reader(ctx)
+    frame = queries.get_best_designs(reader, study_id, limit)
+    if output_format != "table":
+        _emit(frame, output_format)
+        return
+    study = queries.get_study(reader, study_id)
+    spread = exports.spread_columns(frame, study)
+    parameters = [c for c in spread.columns if c.startswith("param:")]
+    kpis = [c for c in spread.columns if c.startswith("sim:") and spread[c].notna().any()]
+    _emit(spread, "table", ["run_id", "evaluation_number", "generation_number", "evaluations", "fitness",
+                            *exports.objective_names(study), *parameters, *kpis])
 
 
 @query.command("compare")
-@click.option("--study-ids", required=True, help="Comma-separated study ids (2 to 5 read best).")
+@click.option("--study-ids", "ids", required=True, callback=_study_ids,
+              help="Comma-separated study ids (2 to 5 read best).")
 @_format_option
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--output", type=CHART_FILE,
               help="Write the charts as FILE.png (static) or FILE.html (interactive), one file per chart, each "
                    "named FILE's name plus what it draws: -convergence-<fitness objective> for each fitness "
                    "objective, -fronts-<objectives> and -hypervolume-<objectives> for each set of two or more "
                    "objectives (e.g. compare-fronts-cost_min-co2_min.png). The names are printed on stderr.")
+@db_option
 @click.pass_context
-def compare(ctx, study_ids, output_format, output):
+def compare(ctx, ids, output_format, output):
     """Side by side: type, best, runs, average fitness, Pareto count, execution time, objective space.
 
     Charts compare only what is comparable: fronts and hypervolume per objective space (same objective
     names and directions), the hypervolumes of a space on one common reference point; best so far per
     fitness objective (a study's first objective)."""
+    from analysis.comparison import ObjectiveSpace
+    from charts.output import write_figure
+    from storage import exports, queries
+
     reader = _reader(ctx)
-    ids = list(dict.fromkeys(_split_ids(study_ids)))
     frame = queries.compare_studies(reader, ids)
     studies = {sid: queries.get_study(reader, sid) for sid in ids}
+    _png_early(ctx, output)
     spaces = {sid: ObjectiveSpace.of(exports.objective_names(study), study["objective_directions"])
               for sid, study in studies.items()}
     frame["objective_space"] = [spaces[sid].label for sid in frame["study_id"]]
@@ -165,9 +216,16 @@ def compare(ctx, study_ids, output_format, output):
             click.echo(note, err=True)
 
 
-def _comparison_charts(reader: Reader, studies: dict[str, dict], spaces: dict) -> tuple[list, list[str]]:
+def _comparison_charts(reader, studies: dict[str, dict], spaces: dict) -> tuple[list, list[str]]:
     """The Compare page's charts, grouped the same way: ``[(file-name part, figure)]`` and the notes
     (reference points, studies left out and why)."""
+    from analysis.comparison import (best_so_far_curves, compare_hypervolumes, group_by_space, left_out_line,
+                                     why_left_out)
+    from charts.convergence import convergence_figure, hypervolume_comparison_figure
+    from charts.pareto import fronts_overlay_figure
+    from charts.style import study_colors
+    from storage import exports, queries
+
     ids = list(studies)
     colors = study_colors(ids)
     kinds = {sid: s["study_type"] for sid, s in studies.items()}
@@ -197,68 +255,113 @@ def _comparison_charts(reader: Reader, studies: dict[str, dict], spaces: dict) -
                 hv.curves, space.label, hv.reference.describe(), colors)))
             notes.append(f"Hypervolume of {space.label}: {hv.reference.describe()}")
         notes.append(left_out_line(f"hypervolume chart of {space.label}", hv.left_out))
+    for _, figure in figures:
+        figure.update_layout(showlegend=True)  # a chart of one study still names it
     return figures, [note for note in notes if note]
 
 
 @query.command("pareto-front")
 @click.option("--study-id", required=True)
-@click.option("--x", "x_objective", help="Objective on the x axis (default: the first).")
-@click.option("--y", "y_objective", help="Objective on the y axis (default: the second).")
-@click.option("--z", "z_objective", help="A third objective for a 3-D chart.")
+@click.option("--x", "x_objective", help="Objective on the chart's x axis (with --output; default: the first).")
+@click.option("--y", "y_objective", help="Objective on the chart's y axis (with --output; default: the second).")
+@click.option("--z", "z_objective", help="A third objective, for a 3-D chart (with --output).")
 @_format_option
 @_output_option
+@db_option
 @click.pass_context
 def pareto_front(ctx, study_id, x_objective, y_objective, z_objective, output_format, output):
     """The non-dominated runs of a multi-objective study (also while it runs)."""
+    chart_only(ctx, output, "x_objective", "y_objective", "z_objective")
+    from storage import exports, queries
+
     reader = _reader(ctx)
     study = queries.get_study(reader, study_id)
-    front = queries.get_pareto_front(reader, study_id)
     names = exports.objective_names(study)
+    front = queries.get_pareto_front(reader, study_id)  # refuses a study of one objective
+    axes = _axes(study_id, names, x_objective, y_objective, z_objective, ctx) if output else None
+    _png_early(ctx, output)
     spread = exports.spread_columns(front, study) if not front.empty else front
     if output_format == "table":
         _emit(spread, output_format, ["run_id", "evaluation_number", "generation_number", *names])
     else:
         _emit(spread, output_format)
     if output:
-        x = x_objective or names[0]
-        y = y_objective or names[1]
-        for chosen in (x, y, z_objective):
-            if chosen is not None and chosen not in names:
-                raise click.BadParameter(f"{chosen!r} is not an objective of {study_id} ({', '.join(names)})")
-        cloud = exports.spread_columns(queries.sample_study_runs(reader, study_id, 5000), study)
-        knee = None
-        if len(spread) >= 1:
-            points = pareto_math.to_minimization(spread[names].to_numpy(float), study["objective_directions"])
-            knee = spread["run_id"].iloc[pareto_math.knee_point_index(points)]
-        cloud = cloud[~cloud["run_id"].isin(spread["run_id"])] if not cloud.empty else cloud
-        _done(write_figure(pareto_figure(spread, cloud, x, y, z_objective, knee, title=f"{study_id}: Pareto front"), output))
+        _done(_write_pareto(reader, study_id, study, names, spread, axes, output))
+
+
+def _axes(study_id: str, names: list[str], x: str | None, y: str | None, z: str | None, ctx) -> tuple:
+    """The chart's axes: given names checked against the study's objectives, defaults filled in."""
+    for flag, chosen in (("--x", x), ("--y", y), ("--z", z)):
+        if chosen is not None and chosen not in names:
+            raise click.BadParameter(f"{chosen!r} is not an objective of {study_id} (its objectives: "
+                                     f"{', '.join(names)})", ctx, param_hint=f"'{flag}'")
+    x = x or names[0]
+    y = y or next((n for n in names if n != x), names[-1])
+    chosen = [a for a in (x, y, z) if a is not None]
+    if len(set(chosen)) < len(chosen):
+        raise click.UsageError(f"--x, --y and --z name the same objective ({', '.join(chosen)}): "
+                               "give each axis its own", ctx)
+    return x, y, z
+
+
+def _write_pareto(reader, study_id: str, study: dict, names: list[str], spread, axes: tuple, output: Path) -> Path:
+    from analysis import pareto as pareto_math
+    from charts.output import write_figure
+    from charts.pareto import pareto_figure
+    from storage import exports, queries
+
+    cloud = exports.spread_columns(queries.sample_study_runs(reader, study_id, 5000), study)
+    knee = None
+    if len(spread) >= 1:
+        points = pareto_math.to_minimization(spread[names].to_numpy(float), study["objective_directions"])
+        knee = spread["run_id"].iloc[pareto_math.knee_point_index(points)]
+    cloud = cloud[~cloud["run_id"].isin(spread["run_id"])] if not cloud.empty else cloud
+    x, y, z = axes
+    return write_figure(pareto_figure(spread, cloud, x, y, z, knee, title=f"Pareto front of {study_id}"), output)
 
 
 @query.command("convergence")
-@click.option("--study-id", required=True, help="One study id, or several separated by commas.")
-@click.option("--log-y", is_flag=True, help="Logarithmic fitness axis.")
+@click.option("--study-id", "ids", required=True, callback=_study_ids,
+              help="One study id, or several separated by commas.")
+@click.option("--log-y", is_flag=True, help="Logarithmic fitness axis (of the chart).")
 @_format_option
 @_output_option
+@db_option
 @click.pass_context
-def convergence(ctx, study_id, log_y, output_format, output):
+def convergence(ctx, ids, log_y, output_format, output):
     """Best / average / worst fitness per generation, with stagnation, diversity and hypervolume."""
+    chart_only(ctx, output, "log_y")
+    import pandas as pd
+
+    from storage import queries
+
     reader = _reader(ctx)
-    ids = _split_ids(study_id)
     histories = {sid: queries.get_convergence_history(reader, sid) for sid in ids}
+    _png_early(ctx, output)
     frame = pd.concat([h.assign(study_id=sid) for sid, h in histories.items()], ignore_index=True)
     _emit(frame, output_format, ["study_id", "generation_number", "best_fitness", "average_fitness", "worst_fitness",
                                  "fitness_std_dev", "best_so_far", "stagnation_count", "population_diversity",
                                  "hypervolume", "evaluations_in_generation"] if output_format == "table" else None)
     if output:
-        _done(write_figure(convergence_figure(histories, log_y=log_y), output))
+        from charts.convergence import convergence_figure
+        from charts.output import write_figure
+
+        # The y axis says what fitness measures: each study's first objective and its direction.
+        labels = list(dict.fromkeys(_fitness_label(queries.get_study(reader, sid)) for sid in ids))
+        figure = convergence_figure(histories, log_y=log_y, value_title=" / ".join(labels),
+                                    title=f"Convergence of {', '.join(ids)}")
+        _done(write_figure(figure, output))
 
 
 @query.command("uncertainty")
 @click.option("--study-id", required=True)
 @_format_option
+@db_option
 @click.pass_context
 def uncertainty(ctx, study_id, output_format):
     """Per objective: mean, median, std, percentiles, VaR95 and CVaR95."""
+    from storage import queries
+
     _emit(queries.get_uncertainty_summary(_reader(ctx), study_id), output_format,
           ["objective_name", "mean_value", "median_value", "std_dev", "percentile_5", "percentile_50",
            "percentile_95", "var_95", "cvar_95", "sample_count"] if output_format == "table" else None)
@@ -271,43 +374,67 @@ def uncertainty(ctx, study_id, output_format):
               default="Sobol total", show_default=True, help="Measure drawn by --output.")
 @_format_option
 @_output_option
+@db_option
 @click.pass_context
 def sensitivity(ctx, study_id, limit, measure, output_format, output):
     """Parameter importance, most important first."""
+    chart_only(ctx, output, "measure")
+    from storage import queries
+
     reader = _reader(ctx)
-    _emit(queries.get_sensitivity_rankings(reader, study_id, limit), output_format,
+    rankings = queries.get_sensitivity_rankings(reader, study_id, limit)
+    _png_early(ctx, output)
+    _emit(rankings, output_format,
           ["importance_rank", "objective_name", "parameter_name", "correlation_coefficient", "rank_correlation",
            "sobol_first_order", "sobol_total"] if output_format == "table" else None)
     if output:
-        _done(write_figure(sensitivity_heatmap(queries.get_sensitivity_rankings(reader, study_id, None), measure), output))
+        from charts.output import write_figure
+        from charts.sensitivity import sensitivity_heatmap
+
+        figure = sensitivity_heatmap(queries.get_sensitivity_rankings(reader, study_id, None), measure)
+        figure.update_layout(title=f"Sensitivity of {study_id}: {measure}", margin={"t": 60})
+        _done(write_figure(figure, output))
 
 
 @query.command("runs")
 @click.option("--study-id", required=True)
 @click.option("--generation", type=int)
-@click.option("--sort", type=click.Choice(list(queries.RUN_SORT_COLUMNS)), default="evaluation_number", show_default=True)
+@click.option("--sort", type=click.Choice(RUN_SORT_COLUMNS), default="evaluation_number", show_default=True)
 @click.option("--desc", is_flag=True)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @_format_option
+@db_option
 @click.pass_context
 def runs(ctx, study_id, generation, sort, desc, limit, offset, output_format):
-    """One page of a study's runs."""
+    """One page of a study's runs (the table: one column per objective)."""
+    from storage import exports, queries
+
     reader = _reader(ctx)
-    queries.get_study(reader, study_id)
+    study = queries.get_study(reader, study_id)
     frame = queries.query_study_runs(reader, study_id, queries.RunFilter(generation=generation), sort, desc, limit, offset)
-    _emit(frame, output_format, ["run_id", "evaluation_number", "generation_number", "fitness", "objectives",
-                                 "simulation_status", "is_pareto_optimal"] if output_format == "table" else None)
+    if output_format != "table":
+        _emit(frame, output_format)
+        return
+    _emit(exports.spread_columns(frame, study), "table",
+          ["run_id", "evaluation_number", "generation_number", "fitness", *exports.objective_names(study),
+           "simulation_status", "is_pareto_optimal"])
 
 
 @click.command("export")
 @click.option("--study-id", required=True)
-@click.option("--table", type=click.Choice(list(exports.EXPORT_TABLES)), default="runs", show_default=True)
-@click.option("--format", "output_format", type=click.Choice(list(exports.EXPORT_FORMATS)), default="csv", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--table", type=click.Choice(EXPORT_TABLES), default="runs", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(list(EXPORT_SUFFIXES.values())), default=None,
+              help="csv, parquet or json (default: from the file name; when given, it must agree with it).")
+@click.option("--output", type=OutputFile(tuple(EXPORT_SUFFIXES)), required=True,
+              help="FILE.csv (spreadsheet-safe), FILE.parquet or FILE.json.")
+@db_option
 @click.pass_context
 def export(ctx, study_id, table, output_format, output):
     """Write one of a study's tables to a file (CSV is spreadsheet-safe)."""
+    output_format = format_of(output, output_format, EXPORT_SUFFIXES, ctx)
+    from storage import exports, queries
+
     reader = _reader(ctx)
     total = queries.count_study_runs(reader, study_id) if table == "runs" else None
     with click.progressbar(length=total or 1, label=f"exporting {table}", file=click.get_text_stream("stderr"),

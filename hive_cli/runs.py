@@ -5,10 +5,10 @@
     hive-cli runs leaderboard [--limit N] [--optimizer O]
     hive-cli runs export RUN_ID --output FILE [--what samples|iterations|run]
 
-Every command takes ``--project ID`` (default ``$HIVE_PROJECT``, else ``default``) and
-``--format table|csv|json``: ``table`` is an aligned, readable table; ``json`` is machine-readable;
-``csv`` is spreadsheet-safe (a text cell starting with = + - @, a tab or a carriage return gets a
-leading ', numbers are never altered). The database is the global ``--db``.
+Every command takes ``--project ID`` (default ``$HIVE_PROJECT``, else ``default``) and ``--db``,
+before or after the subcommand, and ``--format table|csv|json``: ``table`` is an aligned, readable
+table (missing values blank); ``json`` is machine-readable; ``csv`` is spreadsheet-safe (a text cell
+starting with = + - @, a tab or a carriage return gets a leading ', numbers are never altered).
 """
 from __future__ import annotations
 
@@ -16,18 +16,19 @@ import csv
 import io
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import click
 
-from integrations.dspy_import import candidate_summary
-from storage.exports import neutralize_cell
-from storage.prompt_optimization import PromptOptimizationStore
-from storage.schema import OPTIMIZER_TYPES, RUN_STATUSES
+from .common import OutputFile, cell, db_option, format_of, project_of, project_option, settings, table
 
+# The store (SQLAlchemy, alembic, pydantic) is imported when a command runs, not at start-up.
 FORMATS = click.Choice(["table", "csv", "json"])
-MAX_CELL = 48
+SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".txt": "table"}
+# storage.schema.RUN_STATUSES and OPTIMIZER_TYPES, written out so that parsing and --help need no
+# SQLAlchemy; tests/test_import_cost.py checks they are the same.
+RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+OPTIMIZER_TYPES = ("miprov2", "bootstrap_fewshot", "bootstrap_fewshot_random_search", "copro", "gepa", "custom")
 
 LIST_COLUMNS = ["id", "name", "optimizer_type", "status", "baseline_score", "final_score", "improvement",
                 "iterations_completed", "cost", "created_at"]
@@ -41,20 +42,20 @@ SHOW_COLUMNS = ["iteration", "evaluation_kind", "score", "is_best", "instruction
 SAMPLE_COLUMNS = ["iteration", "sample_index", "success", "score", "input", "output", "expected", "error",
                   "latency_ms", "prompt_tokens", "completion_tokens"]
 
-project_option = click.option(
-    "--project", "project_id", envvar="HIVE_PROJECT", default="default", show_default=True, metavar="ID",
-    help="Project whose runs to read (default: $HIVE_PROJECT).",
-)
 format_option = click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
 
 
-def _store(ctx: click.Context, project_id: str) -> PromptOptimizationStore:
-    store = PromptOptimizationStore(ctx.obj.get("db_url"), project_id=project_id)
+def _store(ctx: click.Context):
+    from storage.prompt_optimization import PromptOptimizationStore
+
+    store = PromptOptimizationStore(settings(ctx).get("db_url"), project_id=project_of(ctx))
     ctx.call_on_close(store.close)
     return store
 
 
 @click.group()
+@project_option
+@db_option
 def runs() -> None:
     """Prompt-optimization runs: list, show, leaderboard, export."""
 
@@ -66,9 +67,11 @@ def runs() -> None:
 @click.option("--tag", "tags", multiple=True, help="Runs carrying every given tag (repeatable).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @format_option
+@db_option
 @click.pass_context
-def list_runs(ctx, project_id, status, optimizer, tags, limit, output_format) -> None:
-    """The project's runs, newest first."""
+def list_runs(ctx, status, optimizer, tags, limit, output_format) -> None:
+    """The project's runs, newest first. When the project has none, the projects that have runs are
+    named (on stderr)."""
     filters: dict[str, Any] = {"limit": limit}
     if status:
         filters["status"] = list(status)
@@ -76,20 +79,54 @@ def list_runs(ctx, project_id, status, optimizer, tags, limit, output_format) ->
         filters["optimizer_type"] = list(optimizer)
     if tags:
         filters["tags_all"] = list(tags)
-    rows = _store(ctx, project_id).list_runs(filters)
+    store = _store(ctx)
+    rows = store.list_runs(filters)
     emit(rows, LIST_COLUMNS if output_format == "table" else None, output_format)
+    if not rows:
+        click.echo(_why_no_runs(ctx, store), err=True)
+
+
+def _why_no_runs(ctx: click.Context, store) -> str:
+    """Filters that matched nothing, or a project without runs: then the projects that have some."""
+    project = project_of(ctx)
+    total = store.count_runs()
+    if total:
+        return f"project {project!r} has {total} run{'s' if total != 1 else ''}; none matches the filters"
+    others = [f"{p} ({n} run{'s' if n != 1 else ''})" for p, n in _projects_with_runs(settings(ctx).get("db_url"))]
+    if not others:
+        return ("no prompt-optimization runs in this database; record them with storage.PromptOptimizationStore, "
+                "or add demo runs with hive-cli demo")
+    return f"no runs in project {project!r}; projects with runs: {', '.join(others)}; choose one with --project ID"
+
+
+def _projects_with_runs(db_url: str | None) -> list[tuple[str, int]]:
+    from storage import queries
+    from storage.prompt_optimization import PromptOptimizationStore
+    from storage.reader import Reader
+
+    reader = Reader(db_url)
+    try:
+        projects = queries.list_projects(reader)["id"].tolist()
+    finally:
+        reader.close()
+    counted = []
+    for project in projects:
+        with PromptOptimizationStore(db_url, project_id=project) as store:
+            counted.append((project, store.count_runs()))
+    return [(project, count) for project, count in counted if count]
 
 
 @runs.command()
 @click.argument("run_id")
 @project_option
 @format_option
+@db_option
 @click.pass_context
-def show(ctx, run_id, project_id, output_format) -> None:
+def show(ctx, run_id, output_format) -> None:
     """One run: its fields, then its iterations (the best one marked): for an imported DSPy run, the
     instruction and demo-set index of each named predictor, the trial a full re-evaluation
     re-scored, tokens and cost; then the best iteration's instructions and demos."""
-    store = _store(ctx, project_id)
+    store = _store(ctx)
     run = store.get_run(run_id, with_iterations=True)
     iterations = run.pop("iterations")
     if output_format == "json":
@@ -108,7 +145,7 @@ def show(ctx, run_id, project_id, output_format) -> None:
         return
     width = max(len(k) for k in run)
     for key, value in run.items():
-        click.echo(f"{key:<{width}}  {_cell(value, limit=200)}")
+        click.echo(f"{key:<{width}}  {cell(value, limit=200)}".rstrip())
     click.echo(f"\niterations ({len(iterations)}; * = best)")
     emit([{**row, "is_best": "*" if row["is_best"] else ""} for row in described], columns, "table")
     if dspy_run:
@@ -120,24 +157,29 @@ def show(ctx, run_id, project_id, output_format) -> None:
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--optimizer", type=click.Choice(OPTIMIZER_TYPES), default=None)
 @format_option
+@db_option
 @click.pass_context
-def leaderboard(ctx, project_id, limit, optimizer, output_format) -> None:
+def leaderboard(ctx, limit, optimizer, output_format) -> None:
     """Top completed runs by final score (ties: the earlier run)."""
-    rows = _store(ctx, project_id).leaderboard(limit, optimizer_type=optimizer)
+    rows = _store(ctx).leaderboard(limit, optimizer_type=optimizer)
     emit(rows, LEADERBOARD_COLUMNS if output_format == "table" else None, output_format)
 
 
 @runs.command()
 @click.argument("run_id")
 @project_option
-@click.option("--output", "output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--output", "output", required=True, type=OutputFile(tuple(SUFFIX_FORMATS)),
+              help="FILE.csv, FILE.json or FILE.txt (an aligned table).")
 @click.option("--what", type=click.Choice(["samples", "iterations", "run"]), default="samples", show_default=True,
               help="Which table of the run to write.")
-@click.option("--format", "output_format", type=FORMATS, default="csv", show_default=True)
+@click.option("--format", "output_format", type=FORMATS, default=None,
+              help="csv, json or table (default: from the file name; when given, it must agree with it).")
+@db_option
 @click.pass_context
-def export(ctx, run_id, project_id, output, what, output_format) -> None:
+def export(ctx, run_id, output, what, output_format) -> None:
     """Write a run's samples (or iterations, or the run itself) to FILE."""
-    store = _store(ctx, project_id)
+    output_format = format_of(output, output_format, SUFFIX_FORMATS, ctx)
+    store = _store(ctx)
     if what == "run":
         rows = [store.get_run(run_id)]
         columns = None
@@ -152,6 +194,8 @@ def export(ctx, run_id, project_id, output, what, output_format) -> None:
 
 
 def _described(iteration: dict, predictors: list[str]) -> dict:
+    from integrations.dspy_import import candidate_summary
+
     summary = candidate_summary(iteration, predictors)
     return {**iteration, "instruction": summary["instruction"], "demo_set": summary["demo set"],
             "rescores": summary["re-scores"], "seed": summary["seed"]}
@@ -202,42 +246,18 @@ def render(rows: list[dict], columns: list[str] | None, output_format: str) -> s
         return json.dumps([{c: _json_safe(r.get(c)) for c in columns} for r in rows], indent=2,
                           ensure_ascii=False) + "\n"
     if output_format == "csv":
+        from storage.exports import neutralize_cell  # imports pandas: only CSV needs it
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([neutralize_cell(c) for c in columns])
         for row in rows:
-            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+            writer.writerow([_csv_cell(row.get(c), neutralize_cell) for c in columns])
         return buffer.getvalue()
-    if not rows:
-        return "(no rows)\n"
-    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
-    numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
-
-    out = [line(columns), line(["-" * w for w in widths])]
-    out += [line(row) for row in cells]
-    return "\n".join(out) + "\n"
+    return table(rows, columns)
 
 
-def _cell(value: Any, limit: int = MAX_CELL) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else str(value)
-    if isinstance(value, (list, dict)):
-        text = json.dumps(value, ensure_ascii=False)
-    else:
-        text = str(value)
-    text = " ".join(text.split())  # one line per row
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _csv_cell(value: Any) -> Any:
+def _csv_cell(value: Any, neutralize_cell) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):

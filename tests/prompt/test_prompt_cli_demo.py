@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -54,6 +55,43 @@ def test_list_leaderboard_show(demo_db):
     assert "iterations (" in shown.output and "*" in shown.output
     missing = CliRunner().invoke(cli, ["--db", demo_db, "runs", "show", "nope", "--project", "support-bot"])
     assert missing.exit_code == 1 and "no such run" in missing.output
+
+
+def test_project_and_db_before_or_after_the_subcommand(demo_db):
+    """--project and --db anywhere on the line; the later one given wins, and either wins over $HIVE_PROJECT."""
+    expected = json.loads(hive("--db", demo_db, "runs", "list", "--project", "support-bot", "--format", "json").output)
+    assert expected and all(r["project_id"] == "support-bot" for r in expected)
+    for argv in (["--project", "support-bot", "--db", demo_db, "runs", "list", "--format", "json"],
+                 ["runs", "--project", "support-bot", "list", "--db", demo_db, "--format", "json"],
+                 ["--project", "research-qa", "runs", "list", "--format", "json", "--project", "support-bot",
+                  "--db", demo_db]):
+        result = CliRunner().invoke(cli, argv, env={"HIVE_PROJECT": "research-qa"})
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout) == expected, argv
+    from_env = CliRunner().invoke(cli, ["runs", "list", "--db", demo_db, "--format", "json"],
+                                  env={"HIVE_PROJECT": "research-qa"})
+    assert {r["project_id"] for r in json.loads(from_env.stdout)} == {"research-qa"}
+
+
+def test_list_of_an_empty_project_names_the_projects_with_runs(demo_db, tmp_path):
+    with sqlite3.connect(demo_db) as conn:  # counted here with plain SQL
+        counts = conn.execute("SELECT project_id, COUNT(*) FROM optimization_runs GROUP BY project_id "
+                              "ORDER BY project_id").fetchall()
+    assert len(counts) == 2
+    listed = ", ".join(f"{project} ({count} runs)" for project, count in counts)
+    result = CliRunner().invoke(cli, ["--db", demo_db, "runs", "list"], env={"HIVE_PROJECT": None})
+    assert result.exit_code == 0 and result.stdout == "(no rows)\n"
+    assert result.stderr == f"no runs in project 'default'; projects with runs: {listed}; choose one with --project ID\n"
+    as_json = CliRunner().invoke(cli, ["--db", demo_db, "runs", "list", "--project", "nobody", "--format", "json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []  # stdout stays machine-readable
+    assert as_json.stderr.startswith("no runs in project 'nobody'; projects with runs: ")
+    filtered = CliRunner().invoke(cli, ["--db", demo_db, "runs", "list", "--project", "support-bot", "--status",
+                                        "cancelled"])
+    support = dict(counts)["support-bot"]
+    assert filtered.stderr == f"project 'support-bot' has {support} runs; none matches the filters\n"
+    empty = str(tmp_path / "empty.db")
+    nothing = CliRunner().invoke(cli, ["--db", empty, "runs", "list"], env={"HIVE_PROJECT": None})
+    assert nothing.exit_code == 0 and nothing.stderr.startswith("no prompt-optimization runs in this database")
 
 
 def test_export_csv_is_spreadsheet_safe_and_keeps_numbers(tmp_path):

@@ -83,15 +83,14 @@ def _main(jobs_path: str, result_path: str) -> None:
     from hive_cli.main import cli
 
     jobs = json.loads(Path(jobs_path).read_text(encoding="utf-8"))
+    session = None
     if any(arg.lower().endswith(".png") for argv in jobs for arg in argv):
-        # One Chromium for every PNG of the batch (kaleido's own persistent server) instead of one
-        # browser start per figure; the product's figure.to_image path is the same either way.
-        try:
-            import kaleido
+        # One Chromium for every PNG of the batch: the product's own session, entered here around all
+        # commands (each command's session nests inside it), so the browser starts once per batch.
+        from charts.output import png_session
 
-            kaleido.start_sync_server(silence_warnings=True)
-        except Exception as error:  # noqa: BLE001 - then each PNG starts its own browser, as in production
-            print(f"kaleido server not started: {error!r}", file=sys.stderr)
+        session = png_session()
+        session.__enter__()
     runner = CliRunner()
     results = []
 
@@ -109,8 +108,8 @@ def _main(jobs_path: str, result_path: str) -> None:
 
     threading.Timer(60, os._exit, (0,)).start()  # a watchdog in case the browser does not stop
     try:
-        if "kaleido" in sys.modules:
-            sys.modules["kaleido"].stop_sync_server(silence_warnings=True)
+        if session is not None:
+            session.__exit__(None, None, None)
     finally:
         # The results are on disk; leave at once, never hanging in a browser library's exit handlers.
         sys.stdout.flush()
