@@ -31,6 +31,8 @@ class HiveGroup(click.Group):
         except HiveError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(1)
+        except BrokenPipeError:  # `hive-cli ... | head`: click leaves quietly
+            raise
         except OSError as error:  # a file the user named cannot be written or read
             target = f" {error.filename}" if getattr(error, "filename", None) else ""
             click.echo(f"error: cannot access{target}: {error.strerror or error}", err=True)
