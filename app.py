@@ -14,7 +14,8 @@ import streamlit as st
 
 from storage.engine import default_database_path
 from storage.migrate import holds_studies
-from ui.connection import database_label, using_embedded_default
+from ui.connection import configured_url, database_label, using_embedded_default
+from ui.warmup import warm_up
 
 ICON = Path(__file__).with_name("ui") / "icon.png"  # a local file: the browser fetches nothing from the internet
 st.set_page_config(page_title="Hive: optimization results", page_icon=str(ICON), layout="wide")
@@ -67,6 +68,7 @@ pages = [
     st.Page("pages/data.py", title="Data & export", icon=":material/download:"),
 ]
 navigation = st.navigation(pages)
+warm_up(configured_url() or str(default_database_path()))
 st.sidebar.caption("Database")
 # A zero-width space after each separator: a long path wraps between folders, never inside a name.
 st.sidebar.text(database_label().replace("/", "/\u200b"))

@@ -1,0 +1,56 @@
+"""The first visit of each page is fast once the server is up.
+
+A page's first visit in a server process pays for importing its charting and analysis libraries
+and, for the SQL box and prompt-project analytics on SQLite, for starting DuckDB's child process
+(``storage.duck``): measured at 1-3 s each. While the user reads the first page, one background
+thread per server process does that work ahead of them. It only reads, and any failure is left to
+the page that needs the thing to report.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+
+import streamlit as st
+
+# What the other pages import on their first visit (the first page has imported the rest).
+MODULES = ("plotly.graph_objects", "charts.convergence", "charts.pareto", "charts.distributions", "charts.sensitivity",
+           "analysis.comparison", "analysis.sensitivity", "analysis.uncertainty", "storage.exports",
+           "storage.prompt_optimization")
+
+
+def _warm(reader, store) -> None:
+    for name in MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the page that imports it reports the problem
+            pass
+    try:
+        reader.analytics("SELECT 1 AS ready")  # the SQL box's DuckDB
+        if store is not None:
+            store.project_analytics()  # the prompt page opens on the first project
+    except Exception:  # noqa: BLE001 - as above
+        pass
+
+
+@st.cache_resource(show_spinner=False)
+def _started(url: str) -> threading.Thread | None:
+    # The cached objects are made here, in the script's thread; the thread only uses them.
+    from storage import queries
+    from storage.errors import HiveError
+    from ui.connection import _prompt_store_for, _reader_for
+
+    try:
+        reader = _reader_for(url)
+        projects = queries.list_projects(reader)["id"].tolist()
+        store = _prompt_store_for(url, projects[0]) if projects else None
+    except HiveError:
+        return None  # the page says what is wrong with the database
+    thread = threading.Thread(target=_warm, args=(reader, store), name="hive-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_up(url: str) -> None:
+    """Start (once per server process and database) the work the other pages' first visits need."""
+    _started(url)
