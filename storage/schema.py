@@ -86,6 +86,9 @@ studies = sa.Table(
     sa.Column("parameter_choices", sa.Text),
     # No names were declared: the store keeps the union of the names the runs give (storage.designs).
     sa.Column("parameter_names_from_runs", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Studies of one problem (algorithms x seeds) share an experiment; labels say which is which.
+    sa.Column("experiment", sa.Text),
+    sa.Column("labels", sa.Text),
     sa.CheckConstraint(_in("study_type", STUDY_TYPES), name="study_type"),
     sa.CheckConstraint(_in("status", STUDY_STATUSES), name="status"),
     sa.CheckConstraint("progress_percent >= 0 AND progress_percent <= 100", name="progress_percent"),
@@ -93,6 +96,18 @@ studies = sa.Table(
     sa.Index("idx_studies_status", "status"),
     sa.Index("idx_studies_best_fitness", "best_fitness"),
     sa.Index("idx_studies_created_at", "created_at"),
+    sa.Index("idx_studies_experiment", "experiment"),
+)
+
+# One row per (study, label): the value as JSON text, for filtering and grouping on any label.
+study_labels = sa.Table(
+    "study_labels",
+    metadata,
+    sa.Column("study_id", sa.Text, sa.ForeignKey("studies.study_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("study_id", "name"),
+    sa.Index("idx_study_labels_name_value", "name", "value"),
 )
 
 simulation_runs = sa.Table(
@@ -578,4 +593,21 @@ optimization_samples = sa.Table(
         "prompt_tokens >= 0 AND completion_tokens >= 0 AND (latency_ms IS NULL OR latency_ms >= 0)", name="usage"
     ),
     sa.CheckConstraint(_timestamp_check("created_at"), name="created_at"),
+)
+
+
+# The design chosen on a study's front: how it was ranked, why, by whom, when; history kept.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("decision_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study_id", sa.Text, sa.ForeignKey("studies.study_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("run_id", sa.Text, sa.ForeignKey("study_runs.run_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("settings", sa.Text),
+    sa.Column("rationale", sa.Text),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", sa.Text, nullable=False),
+    sa.Index("idx_decisions_study", "study_id", "decided_at"),
+    sqlite_autoincrement=True,
 )
