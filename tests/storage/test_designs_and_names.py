@@ -214,3 +214,23 @@ def test_sensitivity_rankings_carry_the_names_the_runs_gave(service):
     assert ranks["fuel"]["importance_rank"] == 1
     assert ranks["fuel"]["rank_correlation"] == pytest.approx(1.0)
     assert abs(ranks["load"]["rank_correlation"]) < 0.2 and abs(ranks["capex"]["rank_correlation"]) < 0.2
+
+
+def test_conditional_search_spaces_put_each_value_under_its_own_name(service):
+    """The issue's own example: trials with only ``b``, only ``svm_c``, only ``rf_depth``; b=15.488
+    must land under param:b (not under param:a by position) and svm_c and rf_depth get columns of
+    their own, blank where a run has none."""
+    from storage import exports, queries
+
+    service.create_study({"study_id": "cond", "study_type": "bayesian_optimization", "optimization_objective": "loss",
+                          "parameter_names": ["a", "b", "svm_c", "rf_depth"]})
+    given = [({"b": 15.488}, 0.3), ({"svm_c": 2.5}, 0.2), ({"rf_depth": 7.0}, 0.4), ({"a": 1.0, "b": 2.0}, 0.5)]
+    service.log_study_runs([{"study_id": "cond", "parameter_vector": list(p.values()), "parameter_names": list(p),
+                             "fitness": f} for p, f in given])
+    study = queries.get_study(service.reader, "cond")
+    table = exports.spread_columns(queries.query_study_runs(service.reader, "cond"), study)
+    columns = [c for c in table.columns if c.startswith("param:")]
+    assert columns == ["param:a", "param:b", "param:svm_c", "param:rf_depth"]
+    for row, (params, _f) in zip(table.to_dict("records"), given):
+        shown = {c[len("param:"):]: row[c] for c in columns if row[c] == row[c]}   # NaN: blank
+        assert shown == params
