@@ -611,3 +611,25 @@ decisions = sa.Table(
     sa.Index("idx_decisions_study", "study_id", "decided_at"),
     sqlite_autoincrement=True,
 )
+
+
+# The last parameter-importance analysis of a study by each method (migration 0010): computed on
+# demand from its runs and kept, so the next view reads it instead of computing it again.
+parameter_importance = sa.Table(
+    "parameter_importance",
+    metadata,
+    sa.Column("importance_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study_id", sa.Text, sa.ForeignKey("studies.study_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("objective_name", sa.Text, nullable=False),
+    sa.Column("parameter_name", sa.Text, nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("importance", FLOAT8),
+    sa.Column("importance_conf", FLOAT8),
+    sa.Column("spearman", FLOAT8),
+    sa.Column("importance_rank", sa.Integer),
+    sa.Column("evaluations_used", sa.Integer, nullable=False),
+    sa.Column("study_run_count", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Text, server_default=NOW),
+    sa.Index("idx_parameter_importance_study", "study_id", "method"),
+    sqlite_autoincrement=True,
+)
