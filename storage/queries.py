@@ -24,6 +24,7 @@ from analysis import convergence, pareto
 from .derive import load_study_runs, pareto_designs, reference_point_min
 from .errors import HiveError, UnknownStudyError, ValidationError
 from .jsonfields import NON_FINITE_TOKENS
+from .labels import validate_labels, value_of, value_text
 from .reader import Reader
 from .schema import STUDY_STATUSES, STUDY_TYPES
 from .writer import StudyState, _study_state
@@ -35,7 +36,7 @@ SIMULATION_KPIS = ("total_cost", "co2_emissions", "renewable_fraction", "self_su
 _STUDY_COLUMNS = """study_id, study_name, description, study_type, status, progress_percent, run_count,
     best_fitness, best_solution_id, optimization_objective, objective_directions, parameter_names,
     reference_point, population_size, max_generations, max_evaluations, created_at, updated_at,
-    completed_at, execution_time_seconds, metadata_json, parameter_choices"""
+    completed_at, execution_time_seconds, metadata_json, parameter_choices, experiment, labels"""
 
 _RUN_COLUMNS = """r.run_id, r.study_id, r.evaluation_number, r.generation_number, r.parameter_vector,
     r.parameter_names, r.fitness, r.objectives, r.constraint_violations, r.simulation_status,
@@ -64,8 +65,16 @@ def normalize_study_type(value: str | None) -> str | None:
 # ----------------------------------------------------------------------------------------- studies
 
 
-def _study_filters(study_type, status, text, created_from, created_to) -> tuple[str, dict]:
+def _study_filters(study_type, status, text, created_from, created_to, experiment=None, labels=None) -> tuple[str, dict]:
     clauses, params = [], {}
+    if experiment is not None:
+        clauses.append("experiment = :experiment")
+        params["experiment"] = experiment
+    for i, (name, value) in enumerate((validate_labels(labels, "filter", tail="") or {}).items()):
+        # one index probe of study_labels (name, value) per label asked for
+        clauses.append(f"EXISTS (SELECT 1 FROM study_labels l WHERE l.study_id = studies.study_id "
+                       f"AND l.name = :label_name{i} AND l.value = :label_value{i})")
+        params[f"label_name{i}"], params[f"label_value{i}"] = name, value_text(value)
     types = [normalize_study_type(t) for t in ([study_type] if isinstance(study_type, str) else study_type or [])]
     if types:
         names = {f"type{i}": t for i, t in enumerate(types)}
@@ -105,10 +114,15 @@ def list_studies(
     created_to: date | datetime | str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    *,
+    experiment: str | None = None,
+    labels: dict | None = None,
 ) -> pd.DataFrame:
     """Studies, newest first, with every filter optional (type and status take one value or a
-    list); ``text`` matches id, name or description, case-insensitively in any script."""
-    where, params = _study_filters(study_type, status, text, created_from, created_to)
+    list); ``text`` matches id, name or description, case-insensitively in any script; ``experiment``
+    one experiment; ``labels`` studies carrying every label given (``{"algorithm": "NSGA-II"}``;
+    ``80`` and ``80.0`` are one value)."""
+    where, params = _study_filters(study_type, status, text, created_from, created_to, experiment, labels)
     sql = f"SELECT {_STUDY_COLUMNS} FROM studies {where} ORDER BY created_at DESC, study_id"
     if limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
@@ -116,8 +130,9 @@ def list_studies(
     return _studies(reader, sql, params)
 
 
-def count_studies(reader: Reader, study_type=None, status=None, text=None, created_from=None, created_to=None) -> int:
-    where, params = _study_filters(study_type, status, text, created_from, created_to)
+def count_studies(reader: Reader, study_type=None, status=None, text=None, created_from=None, created_to=None, *,
+                  experiment=None, labels=None) -> int:
+    where, params = _study_filters(study_type, status, text, created_from, created_to, experiment, labels)
     return int(reader.fetch_rows(f"SELECT COUNT(*) AS n FROM studies {where}", params)[0]["n"])
 
 
@@ -529,7 +544,8 @@ _RUN_DECODERS = {"parameter_vector": _json_column, "parameter_names": _json_colu
                  # 64-bit keys stay exact (a float column would round them)
                  "design_key": lambda values: pd.array(values, dtype="Int64")}
 _STUDY_DECODERS = {"objective_directions": _json_column, "parameter_names": _json_column, "reference_point": _json_column,
-                   "parameter_choices": lambda values: [orjson.loads(v) if v else None for v in values]}
+                   "parameter_choices": lambda values: [orjson.loads(v) if v else None for v in values],
+                   "labels": lambda values: [orjson.loads(v) if v else None for v in values]}
 
 
 def _frame(columns: list[str], rows: list[tuple], decoders: dict) -> pd.DataFrame:
@@ -596,3 +612,57 @@ def best_run_of_generation(reader: Reader, study_id: str, generation: int) -> st
         "SELECT run_id FROM study_runs WHERE study_id = :s AND generation_number = :g AND simulation_status = 'success' "
         f"ORDER BY fitness {direction}, evaluation_number LIMIT 1", {"s": study_id, "g": int(generation)})
     return rows[0]["run_id"] if rows else None
+
+
+# ---------------------------------------------------------------------- experiments and decisions
+
+
+def list_experiments(reader: Reader) -> pd.DataFrame:
+    """Every experiment, the most recently updated first: how many studies and runs it has, and its
+    labels (``{name: how many distinct values}``, e.g. ``{"algorithm": 2, "seed": 5}``)."""
+    frame = reader.fetch(
+        "SELECT experiment, COUNT(*) AS studies, SUM(run_count) AS runs, MAX(updated_at) AS updated_at "
+        "FROM studies WHERE experiment IS NOT NULL GROUP BY experiment ORDER BY MAX(updated_at) DESC, experiment")
+    counts: dict[str, dict[str, int]] = {}
+    for row in reader.fetch_rows(
+            "SELECT s.experiment, l.name, COUNT(DISTINCT l.value) AS n FROM study_labels l "
+            "JOIN studies s ON s.study_id = l.study_id WHERE s.experiment IS NOT NULL "
+            "GROUP BY s.experiment, l.name ORDER BY s.experiment, l.name"):
+        counts.setdefault(row["experiment"], {})[row["name"]] = int(row["n"])
+    frame["labels"] = [counts.get(e, {}) for e in frame["experiment"]]
+    return frame
+
+
+def experiment_studies(reader: Reader, experiment: str) -> pd.DataFrame:
+    """The studies of one experiment (by id), with ``labels`` as the values filters and groups compare
+    (``80.0`` read as ``80``; see ``storage.labels``). Refuses an experiment no study has, naming those
+    the database holds."""
+    frame = _studies(reader, f"SELECT {_STUDY_COLUMNS} FROM studies WHERE experiment = :e ORDER BY study_id",
+                     {"e": experiment})
+    if frame.empty:
+        from .errors import NotFoundError
+
+        known = list_experiments(reader)["experiment"].tolist()
+        have = f"experiments here: {', '.join(repr(e) for e in known[:10])}" if known else "no study has an experiment yet"
+        raise NotFoundError(f"experiment={experiment!r}: no such experiment ({have})")
+    labels: dict[str, dict] = {}
+    for row in reader.fetch_rows(
+            "SELECT l.study_id, l.name, l.value FROM study_labels l JOIN studies s ON s.study_id = l.study_id "
+            "WHERE s.experiment = :e", {"e": experiment}):
+        labels.setdefault(row["study_id"], {})[row["name"]] = value_of(row["value"])
+    frame["labels"] = [labels.get(sid, {}) for sid in frame["study_id"]]
+    return frame
+
+
+_DECISION_DECODERS = {**_RUN_DECODERS, "settings": _json_column}
+
+
+def get_decisions(reader: Reader, study_id: str) -> pd.DataFrame:
+    """A study's decisions, the latest first (its history): method, settings (decoded), rationale,
+    who and when, and the chosen run's evaluation, generation, parameters and objectives."""
+    study_state(reader, study_id)
+    return _frame(*reader.fetch_columns(
+        "SELECT d.decision_id, d.study_id, d.run_id, d.method, d.settings, d.rationale, d.decided_by, d.decided_at, "
+        "r.evaluation_number, r.generation_number, r.parameter_vector, r.parameter_names, r.fitness, r.objectives "
+        "FROM decisions d JOIN study_runs r ON r.run_id = d.run_id WHERE d.study_id = :s "
+        "ORDER BY d.decided_at DESC, d.decision_id DESC", {"s": study_id}), _DECISION_DECODERS)

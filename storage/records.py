@@ -25,7 +25,7 @@ from typing_extensions import NotRequired, TypedDict
 
 from .errors import ValidationError
 from .jsonfields import parse_number_list
-from .schema import SIMULATION_STATUSES, STUDY_STATUSES, STUDY_TYPES
+from .schema import DECISION_METHODS, SIMULATION_STATUSES, STUDY_STATUSES, STUDY_TYPES
 from .timestamps import format_timestamp, parse_timestamp
 
 MAX_ID_LENGTH = 200
@@ -44,6 +44,7 @@ StudyType = Literal[STUDY_TYPES]  # type: ignore[valid-type]
 StudyStatus = Literal[STUDY_STATUSES]  # type: ignore[valid-type]
 SimulationStatus = Literal[SIMULATION_STATUSES]  # type: ignore[valid-type]
 Direction = Literal["minimize", "maximize"]
+DecisionMethod = Literal[DECISION_METHODS]  # type: ignore[valid-type]
 RunState = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=_NO_NUL)]
 
 STRICT = ConfigDict(strict=True, extra="forbid")
@@ -69,6 +70,8 @@ class StudyRecord(TypedDict):
     parameter_names: NotRequired[list[Name] | None]
     parameter_choices: NotRequired[dict[Name, list[Any]] | None]
     created_at: NotRequired[Any]
+    experiment: NotRequired[Any]  # checked by storage.labels (short text)
+    labels: NotRequired[Any]      # checked by storage.labels (an object of short text or numbers)
 
 
 @with_config(STRICT)
@@ -173,6 +176,18 @@ class SensitivityRecord(TypedDict):
     sobol_total: NotRequired[Finite | None]
     sobol_total_conf: NotRequired[Finite | None]
     importance_rank: NotRequired[Annotated[int, Field(ge=1, le=2_147_483_647)] | None]
+
+
+@with_config(STRICT)
+class DecisionRecord(TypedDict):
+    """The design a team chose on a study's front (``record_decision``); ``decided_at`` is the store's."""
+
+    study_id: Identifier
+    run_id: Identifier
+    method: DecisionMethod
+    settings: NotRequired[dict[str, Any] | None]
+    rationale: NotRequired[Text | None]
+    decided_by: NotRequired[Name | None]
 
 
 @with_config(STRICT)

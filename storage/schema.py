@@ -43,6 +43,8 @@ STUDY_TYPES = ("genetic_algorithm", "monte_carlo", "single_simulation", "milp", 
 STUDY_STATUSES = ("pending", "running", "completed", "failed")
 SIMULATION_STATUSES = ("success", "failed", "infeasible")
 OBJECTIVE_DIRECTIONS = ("minimize", "maximize")
+# How a decision ranked the front (analysis.decisions); "manual": picked by hand.
+DECISION_METHODS = ("knee", "pseudo_weights", "asf", "topsis", "manual")
 
 FLOAT8 = sa.REAL().with_variant(postgresql.DOUBLE_PRECISION(), "postgresql")
 NOW = sa.text("CURRENT_TIMESTAMP")

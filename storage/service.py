@@ -23,6 +23,7 @@ from .errors import ValidationError
 from .jsonfields import encode_finite_vector, encode_json
 from .records import (
     ConvergenceRecord,
+    DecisionRecord,
     IntermediateValuesKey,
     ParetoFrontRecord,
     SensitivityRecord,
@@ -229,6 +230,17 @@ class DatabaseMetadataService:
             return writer.insert_sensitivity(conn, records)
 
 
+    def record_decision(self, decision: Mapping[str, Any]) -> int:
+        """The design a team chose on a study's front: ``{"study_id", "run_id", "method", "settings",
+        "rationale", "decided_by"}``. ``method`` is how the front was ranked (knee, pseudo_weights,
+        asf, topsis, or manual), ``settings`` its weights / reference point (a JSON object). The run
+        must be a successful run of the study and, for a multi-objective study, on its current front.
+        ``decided_at`` is set by the store; earlier decisions are kept (the history). Returns the
+        ``decision_id``."""
+        record = validate_one(DecisionRecord, decision, "decision")
+        with transaction(self.engine) as conn:
+            return writer.insert_decision(conn, record)
+
     def analyze_monte_carlo(self, study_id: str) -> dict:
         """Uncertainty (per objective: mean, median, std, percentiles, VaR95, CVaR95) and sensitivity
         (per parameter and objective: Pearson, Spearman, Sobol first-order from given data, Sobol
@@ -298,6 +310,17 @@ class DatabaseMetadataService:
         from . import queries
 
         return queries.get_study(self.reader, study_id)
+
+    def get_decisions(self, study_id: str) -> list[dict]:
+        """A study's decisions, the latest first (its history), each with the chosen run's values."""
+        from . import queries
+
+        return _records(queries.get_decisions(self.reader, study_id))
+
+    def list_experiments(self) -> list[dict]:
+        from . import queries
+
+        return _records(queries.list_experiments(self.reader))
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from . import schema as t
 from .designs import design_key, design_keys, own_names_or_none
 from .errors import DuplicateError, UnknownStudyError, UnknownStudyWarning, ValidationError
 from .jsonfields import check_text, encode_finite_vector, encode_json, encode_objectives
+from .labels import labels_text, validate_experiment, validate_labels, value_text
 from .records import check_fitness, normalize_timestamp
 from .timestamps import now_text, seconds_between
 
@@ -129,6 +130,8 @@ def insert_study(conn: Connection, record: dict) -> str:
     for field in ("study_name", "description", "base_system_config_path", "optimization_objective"):
         if record.get(field) is not None:
             check_text(field, record[field])
+    experiment = validate_experiment(record.get("experiment"))
+    labels = validate_labels(record.get("labels"))
     now = now_text()
     created = normalize_timestamp("created_at", record.get("created_at")) or now
     values = {
@@ -149,6 +152,8 @@ def insert_study(conn: Connection, record: dict) -> str:
         "reference_point": encode_finite_vector(reference) if reference is not None else None,
         "parameter_names": encode_json("parameter_names", record.get("parameter_names")),
         "parameter_choices": _encode_choices(record.get("parameter_choices"), record.get("parameter_names")),
+        "experiment": experiment,
+        "labels": labels_text(labels),
         "run_count": 0,
         "created_at": created,
         "updated_at": now,
@@ -156,6 +161,9 @@ def insert_study(conn: Connection, record: dict) -> str:
     if conn.execute(sa.select(t.studies.c.study_id).where(t.studies.c.study_id == study_id)).first():
         raise DuplicateError(f"study: study_id={study_id!r} already exists")
     conn.execute(t.studies.insert().values(**values))
+    if labels:
+        conn.execute(t.study_labels.insert(), [{"study_id": study_id, "name": name, "value": value_text(value)}
+                                               for name, value in labels.items()])
     return study_id
 
 
@@ -752,3 +760,59 @@ def elapsed_seconds(study: StudyState, completed_at: str) -> float | None:
     except ValueError:
         return None
 
+
+
+# -------------------------------------------------------------------------------------- decisions
+
+
+def insert_decision(conn: Connection, record: dict) -> int:
+    """A decision: the run must be a successful run of the study and, when the study has two or more
+    objectives, a design on its current front. ``decided_at`` is now; earlier decisions stay (history)."""
+    study_id, run_id = record["study_id"], record["run_id"]
+    study = lock_studies(conn, [study_id])[study_id]
+    run = conn.execute(
+        sa.text("SELECT study_id, simulation_status, design_key FROM study_runs WHERE run_id = :r"), {"r": run_id}
+    ).first()
+    if run is None or run.study_id != study_id:
+        raise ValidationError(f"decision: run_id={run_id!r} is not a run of study_id={study_id!r}; nothing was written")
+    if run.simulation_status != "success":
+        raise ValidationError(f"decision: run_id={run_id!r} did not succeed (simulation_status="
+                              f"{run.simulation_status!r}); a decision chooses a successful design; nothing was written")
+    if study.n_objectives >= 2 and not _on_front(conn, study, run_id, run.design_key):
+        raise ValidationError(
+            f"decision: run_id={run_id!r} is not on the current front of study_id={study_id!r} (another design "
+            "dominates it); a decision chooses one of the front's designs; nothing was written")
+    try:
+        for field in ("rationale", "decided_by"):
+            if record.get(field) is not None:
+                check_text(field, record[field])
+        settings = record.get("settings")
+        settings = None if settings is None else encode_json("settings", settings)
+    except ValidationError as error:
+        raise ValidationError(f"decision: {error}; nothing was written") from None
+    result = conn.execute(t.decisions.insert().values(
+        study_id=study_id,
+        run_id=run_id,
+        method=record["method"],
+        settings=settings,
+        rationale=record.get("rationale"),
+        decided_by=record.get("decided_by"),
+        decided_at=now_text(),
+    ))
+    return result.inserted_primary_key[0]
+
+
+def _on_front(conn: Connection, study: StudyState, run_id: str, key: int | None) -> bool:
+    """Is the run's design on the study's front: the stored flags of a completed study (a design
+    evaluated again is flagged at one of its evaluations), computed from the runs of a running one."""
+    if study.status == "completed":
+        same_design = " OR design_key = :k" if key is not None else ""
+        return conn.execute(
+            sa.text(f"SELECT 1 FROM study_runs WHERE study_id = :s AND is_pareto_optimal AND (run_id = :r{same_design}) "
+                    "LIMIT 1"), {"s": study.study_id, "r": run_id, "k": key}).first() is not None
+    from .derive import load_study_runs, pareto_designs  # numpy; derive imports this module
+
+    runs = load_study_runs(conn, study)
+    mask = pareto_designs(study, runs)
+    index = runs.run_ids.index(run_id)
+    return bool(mask[index]) or int(runs.design_keys[index]) in set(runs.design_keys[mask].tolist())
