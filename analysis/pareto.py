@@ -366,39 +366,47 @@ def _hyperplane_normal(extremes: np.ndarray) -> np.ndarray:
     return normal
 
 
-def knee_point_index(front_min) -> int:
-    """Index (into ``front_min``) of the knee of a front, in minimization form.
+def knee_scores(front_min) -> np.ndarray:
+    """How much each point of a front (minimization form) is a knee: higher is more of one; NaN for
+    rows with a non-finite value. :func:`knee_point_index` is the row with the highest score.
 
     Each objective is first scaled to [0, 1] over the front's finite points
     (an objective with zero range becomes 0). The extreme point of objective j
     is the point with the smallest scaled value j (ties: smallest scaled sum).
-    The knee is the point farthest from the line (m = 2) / hyperplane through
-    these extreme points on the side of the ideal point — the largest signed
-    distance, positive towards the ideal point (Das 1999; Deb & Gupta 2011).
-    If the extremes do not span a hyperplane, the plane through the unit
-    vectors (sum of scaled objectives = 1) is used instead.
+    The score is the signed distance from the line (m = 2) / hyperplane through
+    these extreme points, positive towards the ideal point (Das 1999; Deb &
+    Gupta 2011). If the extremes do not span a hyperplane, the plane through
+    the unit vectors (sum of scaled objectives = 1) is used instead.
 
-    Fronts of one or two finite points return the point closest (Euclidean,
-    unscaled) to their ideal point, the first on ties. Rows with a non-finite
-    value are never chosen; ValueError if there is no finite row.
+    Fronts of one or two finite points score minus the Euclidean distance
+    (unscaled) to their ideal point. Raises ValueError if there is no finite row.
     """
     points = _as_points(front_min, "front_min")
     valid = np.flatnonzero(finite_rows(points))
     if valid.size == 0:
         raise ValueError("front_min has no finite rows")
+    scores = np.full(points.shape[0], np.nan)
     front = points[valid]
     if front.shape[0] <= 2:
-        distance = np.linalg.norm(front - front.min(axis=0), axis=1)
-        return int(valid[np.argmin(distance)])
+        scores[valid] = -np.linalg.norm(front - front.min(axis=0), axis=1)
+        return scores
 
     low = front.min(axis=0)
     span = front.max(axis=0) - low
     scaled = np.divide(front - low, span, out=np.zeros_like(front), where=span > 0)
     m = scaled.shape[1]
     if m == 1:
-        return int(valid[np.argmin(scaled[:, 0])])
+        scores[valid] = -scaled[:, 0]
+        return scores
     scaled_sum = scaled.sum(axis=1)
     extreme_rows = [np.lexsort((scaled_sum, scaled[:, j]))[0] for j in range(m)]
     normal = _hyperplane_normal(scaled[extreme_rows])
-    signed_distance = (1.0 - scaled @ normal) / np.linalg.norm(normal)
-    return int(valid[np.argmax(signed_distance)])
+    scores[valid] = (1.0 - scaled @ normal) / np.linalg.norm(normal)
+    return scores
+
+
+def knee_point_index(front_min) -> int:
+    """Index (into ``front_min``) of the knee of a front, in minimization form: the row with the
+    highest :func:`knee_scores` (the first on ties). Rows with a non-finite value are never chosen;
+    ValueError if there is no finite row."""
+    return int(np.nanargmax(knee_scores(front_min)))

@@ -144,3 +144,30 @@ def table(rows: list[dict], columns: list[str]) -> str:
     out = [line(columns), line(["-" * w for w in widths])]
     out += [line(row) for row in cells]
     return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------------- labels
+
+
+def label_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict | None:
+    """``--label NAME=VALUE`` (repeatable) -> ``{NAME: VALUE}``; a value that reads as a number is one
+    (``seed=3`` is the number 3, ``algorithm=NSGA-II`` text), as ``create_study`` stores labels."""
+    if not values:
+        return None
+    labels: dict = {}
+    for text in values:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip() or not value:
+            raise click.BadParameter(f"{text!r}: give NAME=VALUE, e.g. algorithm=NSGA-II or seed=3", ctx, param)
+        if name in labels:
+            raise click.BadParameter(f"{text!r}: label {name!r} is given twice", ctx, param)
+        labels[name] = _number_or_text(value)
+    return labels
+
+
+def _number_or_text(value: str):
+    try:
+        number = json.loads(value)
+    except ValueError:
+        return value
+    return number if isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number) else value

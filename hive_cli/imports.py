@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import db_option, settings
+from .common import db_option, label_pairs, settings
 
 
 @click.group("import")
@@ -19,9 +19,14 @@ def import_group() -> None:
 @click.option("--study-id", default=None, metavar="ID", help="Our study id (default: optuna_<NAME>).")
 @click.option("--sampler", default=None, metavar="CLASS",
               help="The sampler's class name (e.g. RandomSampler) when it cannot be recognised from the storage.")
+@click.option("--experiment", default=None, metavar="NAME",
+              help="The experiment the study belongs to (studies of one problem: several samplers, several seeds).")
+@click.option("--label", "labels", multiple=True, metavar="NAME=VALUE", callback=label_pairs,
+              help="A label of the study, e.g. --label algorithm=TPE --label seed=3 (repeatable; numbers stay numbers).")
 @db_option
 @click.pass_context
-def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_id: str | None, sampler: str | None) -> None:
+def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_id: str | None, sampler: str | None,
+                   experiment: str | None, labels: dict | None) -> None:
     """Copy Optuna study NAME (trials, parameters, values, states, constraints, intermediate
     values, user attributes, datetimes) and complete it.
 
@@ -34,7 +39,8 @@ def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_
     from storage import DatabaseMetadataService
 
     with DatabaseMetadataService(settings(ctx).get("db_url")) as service:
-        summary = import_optuna_study(service, storage_url, study_name, study_id, sampler=sampler)
+        summary = import_optuna_study(service, storage_url, study_name, study_id, sampler=sampler,
+                                      experiment=experiment, labels=labels)
     click.echo(
         f"imported Optuna study {summary['optuna_study_name']!r} as {summary['study_id']!r} "
         f"({summary['study_type']}, sampler {summary['sampler']}): {summary['runs']} runs "

@@ -133,11 +133,15 @@ def import_optuna_study(
     study_id: str | None = None,
     *,
     sampler: str | None = None,
+    experiment: str | None = None,
+    labels: dict | None = None,
 ) -> dict:
     """Copy an Optuna study into study ``study_id`` (default ``optuna_<study name>``).
 
     ``source``: a storage URL (then ``study_name`` names the study) or a live ``optuna.Study``.
     ``sampler``: the sampler's class name when it cannot be recognised (see the module docstring).
+    ``experiment`` / ``labels``: the study's experiment and labels (``create_study``'s), e.g. one
+    Optuna study per sampler and seed imported into one experiment.
     Returns a summary dict (study_id, optuna_study_name, study_type, sampler, sampler_source, runs,
     complete, infeasible, failed, pruned, skipped, intermediate_values). An existing ``study_id``
     raises ``DuplicateError``; an unknown study raises ``NotFoundError`` listing the studies the
@@ -211,6 +215,10 @@ def import_optuna_study(
     }
     if choices:
         record["parameter_choices"] = dict(sorted(choices.items()))
+    if experiment is not None:
+        record["experiment"] = experiment
+    if labels is not None:
+        record["labels"] = labels
     starts = [start for start, _ in times if start is not None]
     ends = [complete for _, complete in times if complete is not None]
     if starts:
