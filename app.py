@@ -62,6 +62,7 @@ pages = [
     st.Page("pages/design.py", title="Design", icon=":material/tune:"),
     st.Page("pages/compare.py", title="Compare studies", icon=":material/compare_arrows:"),
     st.Page("pages/convergence.py", title="Convergence", icon=":material/trending_down:"),
+    st.Page("pages/trials.py", title="Trials", icon=":material/timeline:"),
     st.Page("pages/pareto.py", title="Pareto explorer", icon=":material/scatter_plot:"),
     st.Page("pages/sensitivity.py", title="Sensitivity & uncertainty", icon=":material/grid_on:"),
     st.Page("pages/prompts.py", title="Prompt optimization", icon=":material/chat:"),

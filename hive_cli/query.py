@@ -446,3 +446,166 @@ def export(ctx, study_id, table, output_format, output):
 
 def _done(path: Path) -> None:
     click.echo(f"wrote {path}", err=True)
+
+
+# -------------------------------------------------------- what Optuna Dashboard shows (issue 13)
+
+IMPORTANCE_METHODS = ("ped_anova", "fanova", "sobol")  # analysis.importance.METHODS (tests/test_import_cost.py)
+
+
+def _objective_of(ctx, study_id: str, study: dict, name: str | None) -> tuple[int, str]:
+    """(index, label) of the objective ``--objective`` names (default: the first)."""
+    from storage import exports
+
+    names = exports.objective_names(study)
+    if name is not None and name not in names:
+        raise click.BadParameter(f"{name!r} is not an objective of {study_id} (its objectives: {', '.join(names)})",
+                                 ctx, param_hint="'--objective'")
+    k = names.index(name) if name else 0
+    return k, f"{names[k]} ({'max' if study['objective_directions'][k] == 'maximize' else 'min'})"
+
+
+def _objective_option(function):
+    return click.option("--objective", help="Objective by name (default: the study's first).")(function)
+
+
+@query.command("history")
+@click.option("--study-id", required=True)
+@_objective_option
+@click.option("--by-time", is_flag=True, help="Chart against completion time instead of evaluation number.")
+@_format_option
+@_output_option
+@db_option
+@click.pass_context
+def history(ctx, study_id, objective, by_time, output_format, output):
+    """Objective value of every evaluation by evaluation number, its outcome (feasible, infeasible,
+    pruned, failed) and the best feasible value so far: the convergence view of studies without
+    generations (Optuna's optimization history). Above 20,000 evaluations, every k-th and each new best."""
+    chart_only(ctx, output, "by_time")
+    from storage import queries
+
+    reader = _reader(ctx)
+    study = queries.get_study(reader, study_id)
+    k, label = _objective_of(ctx, study_id, study, objective)
+    _png_early(ctx, output)
+    frame = queries.get_trial_history(reader, study_id, k)
+    _emit(frame, output_format, ["evaluation_number", "run_id", "state", "value", "best_so_far", "created_at"]
+          if output_format == "table" else None)
+    if output:
+        from charts.output import write_figure
+        from charts.trials import history_figure
+
+        figure = history_figure(frame, label, f"{label} by evaluation of {study_id}",
+                                x="created_at" if by_time else "evaluation_number")
+        _done(write_figure(figure, output))
+
+
+@query.command("importance")
+@click.option("--study-id", required=True)
+@click.option("--method", type=click.Choice(IMPORTANCE_METHODS), default="ped_anova", show_default=True,
+              help="ped_anova: Optuna's default evaluator; fanova: Optuna's fANOVA (on at most 250 evaluations, "
+                   "evenly chosen); sobol: first-order Sobol' indices from given data (RBD-FAST).")
+@click.option("--recompute", is_flag=True, help="Compute again even when a stored analysis is up to date.")
+@_objective_option
+@_format_option
+@_output_option
+@db_option
+@click.pass_context
+def importance(ctx, study_id, method, recompute, objective, output_format, output):
+    """Parameter importance of any study with parameters, with Spearman's rank correlation as the quick
+    measure. Read from the store; computed and stored first when there is none by this method, or the
+    study has more evaluations than when it was computed (then a line on stderr says so)."""
+    from storage import queries
+
+    reader = _reader(ctx)
+    study = queries.get_study(reader, study_id)
+    k, label = _objective_of(ctx, study_id, study, objective)
+    _png_early(ctx, output)
+    stored = queries.get_parameter_importance(reader, study_id, method)
+    if recompute or stored.empty or int(stored["study_run_count"].iloc[0]) != int(study["run_count"] or 0):
+        from storage import DatabaseMetadataService
+
+        with DatabaseMetadataService(settings(ctx).get("db_url")) as service:
+            result = service.analyze_parameter_importance(study_id, method)
+        click.echo(f"computed {result['method_label']} from {result['evaluations_used']:,} evaluations and stored it"
+                   + (f"; left out (not in every evaluation): {', '.join(result['left_out'])}" if result["left_out"] else ""),
+                   err=True)
+        stored = queries.get_parameter_importance(reader, study_id, method)
+    rows = stored if objective is None else stored[stored["objective_name"] == objective]
+    _emit(rows, output_format, ["objective_name", "importance_rank", "parameter_name", "importance", "importance_conf",
+                                "spearman", "method", "evaluations_used"] if output_format == "table" else None)
+    if output:
+        from analysis.importance import METHODS
+        from charts.output import write_figure
+        from charts.trials import importance_figure
+        from storage import exports
+
+        name = exports.objective_names(study)[k]
+        _done(write_figure(importance_figure(stored, name, METHODS[method],
+                                             f"Parameter importance for {label} in {study_id}"), output))
+
+
+@query.command("slice")
+@click.option("--study-id", required=True)
+@click.option("--params", help="Comma-separated parameter names (default: the study's first nine).")
+@_objective_option
+@_format_option
+@_output_option
+@db_option
+@click.pass_context
+def slice_(ctx, study_id, params, objective, output_format, output):
+    """The objective against each parameter, for evaluations that finished with a value (an even sample
+    of at most 5,000): one row per evaluation, one column per parameter."""
+    from storage import exports, queries
+
+    reader = _reader(ctx)
+    study = queries.get_study(reader, study_id)
+    k, label = _objective_of(ctx, study_id, study, objective)
+    names = list(study.get("parameter_names") or [])
+    chosen = [p.strip() for p in params.split(",") if p.strip()] if params else names[:9]
+    unknown = [p for p in chosen if p not in names]
+    if unknown or not chosen:
+        raise click.BadParameter(f"{', '.join(unknown) or repr(params)}: not a parameter of {study_id} (its "
+                                 f"parameters: {', '.join(names) or 'none'})", ctx, param_hint="'--params'")
+    _png_early(ctx, output)
+    runs = queries.sample_study_runs(reader, study_id, 5000)
+    runs = runs[runs["simulation_status"].isin(["success", "infeasible"])]
+    frame = exports.spread_columns(runs, study) if not runs.empty else runs
+    value = exports.objective_names(study)[k]
+    _emit(frame, output_format, ["evaluation_number", "run_id", value, *[f"param:{p}" for p in chosen]])
+    if output:
+        from charts.output import write_figure
+        from charts.trials import slice_figure
+
+        _done(write_figure(slice_figure(frame, chosen, value, f"Slice of {study_id}: {label} against each parameter"),
+                           output))
+
+
+@query.command("learning-curves")
+@click.option("--study-id", required=True)
+@click.option("--max-curves", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Curves chosen evenly by evaluation number (the 10 best are added).")
+@_format_option
+@_output_option
+@db_option
+@click.pass_context
+def learning_curves(ctx, study_id, max_curves, output_format, output):
+    """Intermediate values (Optuna's trial.report) by step, one row per (evaluation, step), with each
+    evaluation's outcome (pruned ones say so); at most 200 points per curve."""
+    from storage import exports, queries
+
+    reader = _reader(ctx)
+    study = queries.get_study(reader, study_id)
+    _png_early(ctx, output)
+    frame = queries.get_learning_curves(reader, study_id, max_curves=max_curves)
+    _emit(frame, output_format)
+    if frame.attrs.get("shown_curves", 0) < frame.attrs.get("total_curves", 0):
+        click.echo(f"{frame.attrs['shown_curves']:,} of {frame.attrs['total_curves']:,} curves "
+                   "(evenly chosen plus the 10 best)", err=True)
+    if output:
+        from charts.output import write_figure
+        from charts.trials import learning_curves_figure
+
+        name = exports.objective_names(study)[0]
+        _done(write_figure(learning_curves_figure(frame, f"{name} (reported)", f"Learning curves of {study_id}"),
+                           output))

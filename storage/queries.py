@@ -666,3 +666,194 @@ def get_decisions(reader: Reader, study_id: str) -> pd.DataFrame:
         "r.evaluation_number, r.generation_number, r.parameter_vector, r.parameter_names, r.fitness, r.objectives "
         "FROM decisions d JOIN study_runs r ON r.run_id = d.run_id WHERE d.study_id = :s "
         "ORDER BY d.decided_at DESC, d.decision_id DESC", {"s": study_id}), _DECISION_DECODERS)
+
+
+# ------------------------------------------------------------------------- trials (issue 13)
+# What Optuna Dashboard shows of any study: history by evaluation number, learning curves, timeline,
+# parameter importance. Large studies are thinned here, so the browser receives a bounded drawing.
+
+
+def _objective_values(reader: Reader, study_id: str, columns: str, where: str = "") -> tuple[StudyState, list, np.ndarray]:
+    """Rows of a study's runs (``columns``, then fitness and objectives last) in evaluation order, and
+    the (n, m) objective values (a single-objective run that logged only fitness: its fitness)."""
+    study = study_state(reader, study_id)
+    _names, rows = reader.fetch_columns(
+        f"SELECT {columns}, fitness, objectives FROM study_runs WHERE study_id = :s {where} ORDER BY evaluation_number",
+        {"s": study_id})
+    from .derive import parse_objectives
+
+    m = study.n_objectives
+    values = parse_objectives([r[-1] for r in rows], m) if rows else np.empty((0, m))
+    if m == 1 and rows:
+        missing = np.isnan(values[:, 0])
+        values[missing, 0] = np.array([np.nan if r[-2] is None else r[-2] for r in rows], dtype=float)[missing]
+    return study, rows, values
+
+
+def run_state_label(simulation_status: str, run_state: str | None) -> str:
+    """One word for an evaluation's outcome: feasible, infeasible, pruned or failed."""
+    if simulation_status == "success":
+        return "feasible"
+    if simulation_status == "infeasible":
+        return "infeasible"
+    return "pruned" if run_state == "pruned" else "failed"
+
+
+def get_trial_history(reader: Reader, study_id: str, objective: int = 0, max_points: int = 20_000) -> pd.DataFrame:
+    """Objective ``objective`` of every evaluation by evaluation number, for studies with or without
+    generations: run_id, evaluation_number, created_at (completion), value, state (feasible,
+    infeasible, pruned, failed) and best_so_far (over feasible evaluations, in the objective's
+    direction; NaN before the first), as Optuna's optimization history counts them.
+
+    Above ``max_points`` evaluations every k-th is kept plus each one that improved the best so far
+    (the best-so-far line stays exact); ``frame.attrs["total"]`` is the study's evaluation count."""
+    study, rows, values = _objective_values(
+        reader, study_id, "run_id, evaluation_number, created_at, simulation_status, run_state")
+    if not 0 <= int(objective) < study.n_objectives:
+        raise ValidationError(f"objective={objective!r}: the study has {study.n_objectives} objective(s)")
+    value = values[:, int(objective)] if len(rows) else np.empty(0)
+    frame = pd.DataFrame(
+        {"run_id": [r[0] for r in rows], "evaluation_number": [r[1] for r in rows], "created_at": [r[2] for r in rows],
+         "value": value, "state": [run_state_label(r[3], r[4]) for r in rows]})
+    maximize = study.directions[int(objective)] == "maximize"
+    feasible = np.where((frame["state"] == "feasible") & np.isfinite(value), value, -np.inf if maximize else np.inf)
+    best = np.maximum.accumulate(feasible) if maximize else np.minimum.accumulate(feasible)
+    frame["best_so_far"] = np.where(np.isfinite(best), best, np.nan)
+    total = len(frame)
+    if total > max_points:
+        step = -(-total // int(max_points))
+        improved = np.r_[True, np.diff(np.nan_to_num(frame["best_so_far"].to_numpy(), nan=np.inf)) != 0]
+        keep = (np.arange(total) % step == 0) | improved
+        keep[-1] = True
+        frame = frame[keep].reset_index(drop=True)
+    frame.attrs["total"] = total
+    return frame
+
+
+def get_hypervolume_history(reader: Reader, study_id: str, max_points: int = 500) -> pd.DataFrame:
+    """Hypervolume of the front found so far, by evaluation number (feasible evaluations with every
+    objective finite count), on the study's reference point (else the worst value of each
+    objective). Up to ``max_points`` evaluations it is computed after each one; above, after every
+    k-th (the last one always). Columns evaluation_number, hypervolume; ``attrs["reference_point"]``
+    in the objectives' own directions."""
+    study = study_state(reader, study_id)
+    if study.n_objectives < 2:
+        raise ValidationError(f"study_id={study_id!r} has one objective; a hypervolume needs two or more")
+    with reader.engine.connect() as conn:
+        runs = load_study_runs(conn, study)
+    numbers = np.arange(len(runs.run_ids))  # positions in evaluation order
+    evaluation_numbers = np.array([row[0] for row in reader.fetch_columns(
+        "SELECT evaluation_number FROM study_runs WHERE study_id = :s ORDER BY evaluation_number", {"s": study_id})[1]],
+        dtype=np.int64)
+    valid = runs.valid
+    if not valid.any():
+        return pd.DataFrame({"evaluation_number": evaluation_numbers, "hypervolume": np.zeros(len(numbers))})
+    points = pareto.to_minimization(runs.objectives, study.directions)
+    reference = reference_point_min(study, points[valid])
+    step = max(1, -(-len(numbers) // int(max_points)))
+    buckets = numbers // step  # evaluations of one bucket are added together
+    _, hv = pareto.hypervolume_by_generation(points[valid], buckets[valid], reference)
+    seen = np.unique(buckets[valid])
+    last_of_bucket = pd.Series(evaluation_numbers).groupby(buckets).max()
+    frame = pd.DataFrame({"evaluation_number": last_of_bucket.to_numpy(), "bucket": last_of_bucket.index})
+    frame["hypervolume"] = pd.Series(hv, index=seen).reindex(frame["bucket"]).ffill().fillna(0.0).to_numpy()
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in study.directions])
+    frame.attrs["reference_point"] = (reference * signs).tolist()
+    return frame.drop(columns=["bucket"])
+
+
+def get_learning_curves(reader: Reader, study_id: str, max_curves: int = 100, best_curves: int = 10,
+                        max_steps: int = 200) -> pd.DataFrame:
+    """Intermediate values of a study's evaluations, one row per (run, step): run_id,
+    evaluation_number, state (feasible, infeasible, pruned, failed), step, value (NaN where the run
+    reported NaN).
+
+    Thinned here: of the runs that reported values, at most ``max_curves`` chosen evenly by
+    evaluation number plus the ``best_curves`` best feasible ones (by fitness), and at most
+    ``max_steps`` points of each curve (evenly by position; the first and last always).
+    ``attrs["total_curves"]`` is how many runs reported values, ``attrs["shown_curves"]`` how many
+    are drawn."""
+    study = study_state(reader, study_id)
+    runs = reader.fetch(
+        "SELECT r.run_id, r.evaluation_number, r.fitness, r.simulation_status, r.run_state FROM study_runs r "
+        "WHERE r.study_id = :s AND EXISTS (SELECT 1 FROM intermediate_values v WHERE v.run_id = r.run_id) "
+        "ORDER BY r.evaluation_number", {"s": study_id})
+    total = len(runs)
+    chosen = runs.iloc[np.unique(np.linspace(0, total - 1, min(total, int(max_curves))).round().astype(int))] if total else runs
+    feasible = runs[runs["simulation_status"] == "success"]
+    best = feasible.sort_values(["fitness", "evaluation_number"], ascending=[not study.maximize, True]).head(int(best_curves))
+    chosen = pd.concat([chosen, best]).drop_duplicates("run_id").sort_values("evaluation_number")
+    ids = chosen["run_id"].tolist()
+    parts = []
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        names = {f"id{i}": run_id for i, run_id in enumerate(ids[start:start + 500])}
+        parts.append(reader.fetch(
+            f"SELECT run_id, step, value FROM intermediate_values WHERE run_id IN ({', '.join(':' + n for n in names)}) "
+            "ORDER BY run_id, step", names))
+    values = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run_id", "step", "value"])
+    position = values.groupby("run_id").cumcount()
+    length = values.groupby("run_id")["step"].transform("size")
+    stride = np.maximum(1, np.ceil(length / int(max_steps))).astype(int)
+    values = values[(position % stride == 0) | (position == length - 1)]
+    chosen = chosen.assign(state=[run_state_label(s, r) for s, r in zip(chosen["simulation_status"], chosen["run_state"])])
+    frame = values.merge(chosen[["run_id", "evaluation_number", "state"]], on="run_id")
+    frame = frame.sort_values(["evaluation_number", "step"]).reset_index(drop=True)
+    frame["value"] = frame["value"].astype(float)
+    frame = frame[["run_id", "evaluation_number", "state", "step", "value"]]
+    frame.attrs.update(total_curves=total, shown_curves=len(chosen))
+    return frame
+
+
+def get_timeline(reader: Reader, study_id: str, max_rows: int = 2000) -> pd.DataFrame:
+    """Start and end of evaluations, for studies that record times: run_id, evaluation_number, state,
+    start, end (UTC). The exact datetimes an import kept (``metadata_json`` datetime_start /
+    datetime_complete) when present, else end = ``created_at`` (the completion) and start = end -
+    ``evaluation_time_seconds``. An even sample of at most ``max_rows`` evaluations;
+    ``attrs["total"]`` counts all of them."""
+    study_state(reader, study_id)
+    step = _sample_step(reader, study_id, max_rows)
+    columns, rows = reader.fetch_columns(
+        "SELECT run_id, evaluation_number, simulation_status, run_state, created_at, evaluation_time_seconds, "
+        "metadata_json FROM study_runs WHERE study_id = :s AND evaluation_number % :step = 0 "
+        "ORDER BY evaluation_number LIMIT :limit", {"s": study_id, "step": step, "limit": int(max_rows)})
+    frame = pd.DataFrame(rows, columns=columns)
+    metadata = [m if isinstance(m, dict) else {} for m in _json_column(frame["metadata_json"].tolist())]
+    exact_end = pd.to_datetime([m.get("datetime_complete") for m in metadata], utc=True, errors="coerce", format="ISO8601")
+    exact_start = pd.to_datetime([m.get("datetime_start") for m in metadata], utc=True, errors="coerce", format="ISO8601")
+    end = pd.Series(exact_end).fillna(pd.Series(pd.to_datetime(frame["created_at"], utc=True, errors="coerce")))
+    duration = pd.to_timedelta(pd.to_numeric(frame["evaluation_time_seconds"]), unit="s")
+    start = pd.Series(exact_start).fillna(end - duration)
+    out = pd.DataFrame({"run_id": frame["run_id"], "evaluation_number": frame["evaluation_number"],
+                        "state": [run_state_label(s, r) for s, r in zip(frame["simulation_status"], frame["run_state"])],
+                        "start": start, "end": end})
+    out = out[out["start"].notna() & out["end"].notna()].reset_index(drop=True)
+    out.attrs["total"] = count_study_runs(reader, study_id)
+    return out
+
+
+def get_objective_values(reader: Reader, study_id: str, objective: int = 0) -> np.ndarray:
+    """Objective ``objective`` of every evaluation that finished with a value (feasible or
+    infeasible: Optuna's COMPLETE trials), for distributions (EDF)."""
+    study, _rows, values = _objective_values(reader, study_id, "run_id",
+                                             "AND simulation_status IN ('success', 'infeasible')")
+    if not 0 <= int(objective) < study.n_objectives:
+        raise ValidationError(f"objective={objective!r}: the study has {study.n_objectives} objective(s)")
+    column = values[:, int(objective)]
+    return column[np.isfinite(column)]
+
+
+def get_parameter_importance(reader: Reader, study_id: str, method: str | None = None) -> pd.DataFrame:
+    """The stored parameter importance of a study (``storage.importance``), most important first per
+    objective: objective_name, parameter_name, method, importance, importance_conf, spearman,
+    importance_rank, evaluations_used, study_run_count (the study's runs when it was computed),
+    created_at. Empty when none was computed; ``method`` picks one."""
+    study_state(reader, study_id)
+    params: dict = {"s": study_id}
+    where = "WHERE study_id = :s"
+    if method is not None:
+        where += " AND method = :m"
+        params["m"] = method
+    return reader.fetch(
+        "SELECT objective_name, parameter_name, method, importance, importance_conf, spearman, importance_rank, "
+        f"evaluations_used, study_run_count, created_at FROM parameter_importance {where} "
+        "ORDER BY method, objective_name, importance_rank, parameter_name", params)
