@@ -1,6 +1,8 @@
 """Design: one evaluation in full, opened from a point or a row anywhere in the dashboard: its
-parameters and objectives by name, generation, timing, state, constraint violations, linked
-simulation KPIs, learning curve, the other evaluations of the same design, and a link to share it."""
+parameters and objectives by name (categorical ones as their choice), generation, timing, state
+(feasible, infeasible, pruned, failed), each constraint with whether it holds, user attributes as a
+table, linked simulation KPIs, learning curve, the other evaluations of the same design, and a link to share it."""
+import json
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -14,6 +16,7 @@ from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import design_link, pick_study
 from ui.routing import run_inside_app
+from ui.tables import display_frame
 from ui.text import plain, show_error
 
 run_inside_app()
@@ -85,9 +88,37 @@ kpis = {k: run.get(k) for k in queries.SIMULATION_KPIS if run.get(k) is not None
 if kpis:
     st.markdown("**Linked simulation**")
     st.dataframe(pd.DataFrame({"KPI": list(kpis), "value": list(kpis.values())}), hide_index=True, key="design_kpis")
-if run.get("constraint_violations") is not None:
+state = queries.run_state_label(run["simulation_status"], run.get("run_state"))
+
+
+def decoded(value):
+    """A JSON column as read (text) -> its value; anything else as it is."""
+    try:
+        return json.loads(value) if isinstance(value, str) else value
+    except ValueError:  # free text from the old service
+        return value
+
+
+violations = decoded(run.get("constraint_violations"))
+constraints = violations.get("constraints") if isinstance(violations, dict) else None
+if isinstance(constraints, list):
+    names = violations.get("names") or [str(i) for i in range(len(constraints))]
+    table = pd.DataFrame({"constraint": [str(n) for n in names], "value": [str(v) for v in constraints],
+                          "satisfied (<= 0)": ["yes" if isinstance(v, (int, float)) and v <= 0 else "no" for v in constraints]})
+    broken = table.loc[table["satisfied (<= 0)"] == "no", "constraint"].tolist()
+    st.markdown("**Constraints**")
+    if state in ("pruned", "failed"):
+        st.text(f"The evaluation was {state}: it has no result, so it is neither feasible nor infeasible.")
+    else:  # names are user text: literal
+        st.text("Feasible: every constraint is 0 or less." if not broken else f"Infeasible: {', '.join(broken)} above 0.")
+    st.dataframe(table, hide_index=True, key="design_constraints")
+elif violations is not None:
     st.markdown("**Constraint violations**")
-    st.json(run["constraint_violations"], expanded=True)
+    st.json(violations, expanded=True)
+if state in ("pruned", "failed"):
+    reported = design["intermediate_values"]
+    st.text(f"This evaluation was {state}" + (f" after step {int(reported['step'].max())}." if state == "pruned" and len(reported)
+                                                else "; its value, if any, is not a result."))
 
 curve = design["intermediate_values"]
 if len(curve):
@@ -103,9 +134,21 @@ if len(repeats) > 1:
     st.dataframe(pd.DataFrame({"run_id": repeats, "open": links}), hide_index=True, key="design_repeats",
                  column_config={"open": st.column_config.LinkColumn("open", display_text="open")})
 
-if run.get("metadata_json") is not None:
-    with st.expander("Metadata (user and system attributes)"):
-        st.json(run["metadata_json"], expanded=True)
+metadata = decoded(run.get("metadata_json"))
+if isinstance(metadata, dict):
+    # An Optuna import keeps the trial's user attributes and exact datetimes here: shown as a table.
+    attributes = metadata.get("user_attrs") if isinstance(metadata.get("user_attrs"), dict) else {}
+    times = {key: metadata[key] for key in ("datetime_start", "datetime_complete") if key in metadata}
+    others = {k: v for k, v in metadata.items() if k not in ("user_attrs", "datetime_start", "datetime_complete")}
+    rows = ([("user", k, v) for k, v in attributes.items()] + [("time (UTC)", k, v) for k, v in times.items()]
+            + [("other", k, v) for k, v in others.items()])
+    if rows:
+        st.markdown("**Attributes**")
+        st.dataframe(display_frame(pd.DataFrame(rows, columns=["kind", "name", "value"]).astype({"value": object})),
+                     hide_index=True, width="stretch", key="design_attributes")
+if metadata is not None:
+    with st.expander("Metadata as recorded (JSON)"):
+        st.json(metadata, expanded=True)
 
 address = urlsplit(st.context.url)
 link = f"{address.scheme}://{address.netloc}/{design_link(study_id, run_id)}"
