@@ -8,25 +8,38 @@ from plotly.subplots import make_subplots
 
 from charts.style import study_colors, titled
 
-MARKERS = (("percentile_5", "P5", "#1f77b4"), ("percentile_50", "P50", "#2ca02c"), ("percentile_95", "P95", "#1f77b4"),
-           ("var_95", "VaR95", "#d62728"), ("cvar_95", "CVaR95", "#9467bd"))
+# (risk summary column, label, colour, dash): each line its own colour, so the legend tells them apart.
+MARKERS = (("percentile_5", "P5", "#17becf", "dot"), ("percentile_50", "P50", "#2ca02c", "dash"),
+           ("percentile_95", "P95", "#ff7f0e", "dash"), ("var_95", "VaR95", "#d62728", "solid"),
+           ("cvar_95", "CVaR95", "#9467bd", "solid"))
 
 
 def risk_distribution_figure(values: np.ndarray, risk: dict | None, name: str) -> go.Figure:
+    """An objective's samples as a histogram and an ECDF, with P5 / P50 / P95, VaR95 and CVaR95 as
+    vertical lines on both. The lines are named in the legend with their values, not labelled on the
+    chart: P95 and VaR95 often coincide, and labels stacked at the top would overlap each other and
+    the titles."""
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]
-    figure = make_subplots(rows=1, cols=2, subplot_titles=(f"{name}: histogram", f"{name}: ECDF"))
-    figure.add_trace(go.Histogram(x=finite, nbinsx=60, name="samples", marker={"color": "#9ecae1"}), row=1, col=1)
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("histogram", "empirical CDF"), horizontal_spacing=0.1)
+    figure.add_trace(go.Histogram(x=finite, nbinsx=60, name="samples", marker={"color": "#9ecae1"}, showlegend=False),
+                     row=1, col=1)
     ordered = np.sort(finite)
     ecdf = np.arange(1, len(ordered) + 1) / max(len(ordered), 1)
-    figure.add_trace(go.Scatter(x=ordered, y=ecdf, mode="lines", name="ECDF", line={"color": "#08519c"}), row=1, col=2)
-    for key, label, color in MARKERS:
+    figure.add_trace(go.Scatter(x=ordered, y=ecdf, mode="lines", name="ECDF", line={"color": "#08519c"},
+                                showlegend=False), row=1, col=2)
+    for key, label, color, dash in MARKERS:
         if risk and risk.get(key) is not None and np.isfinite(risk[key]):
             for col in (1, 2):
-                figure.add_vline(x=risk[key], line={"color": color, "dash": "dash" if key.startswith("percentile") else "solid"},
-                                 annotation_text=label if col == 1 else None, annotation_position="top", row=1, col=col)
-    figure.update_layout(showlegend=False, margin={"t": 50}, bargap=0.02)
-    return figure
+                figure.add_vline(x=risk[key], line={"color": color, "dash": dash}, row=1, col=col)
+            # A legend entry for the line: a trace with no points.
+            figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{label} = {risk[key]:,.6g}",
+                                        line={"color": color, "dash": dash}), row=1, col=1)
+    figure.update_xaxes(title_text=name)
+    figure.update_yaxes(title_text="samples", row=1, col=1)
+    figure.update_yaxes(title_text="share of samples ≤ value", row=1, col=2)
+    figure.update_layout(bargap=0.02, legend={"orientation": "h", "y": -0.25})
+    return titled(figure, f"Distribution of {name} over {len(finite):,} samples")
 
 
 ECDF_POINTS = 2_000
@@ -62,16 +75,27 @@ def fitness_distribution_figure(samples: dict[str, np.ndarray], kind: str = "box
                 marker={"color": colors[name]}, line={"color": colors[name]},
             ))
     figure.update_layout(yaxis_title=value_title if kind == "box" else "share of runs",
-                         xaxis_title=None if kind == "box" else value_title, margin={"t": 30})
-    return titled(figure, title)
+                         xaxis_title="study" if kind == "box" else value_title, margin={"t": 30})
+    return titled(figure, title or f"{value_title} of successful runs")
 
 
-def parameter_histograms_figure(frame, columns: list[str]) -> go.Figure:
+HISTOGRAM_COLOR = "#4c78a8"  # one colour for every parameter: a colour each would suggest groups that are not there
+
+
+def parameter_histograms_figure(frame, columns: list[str], runs: int | None = None) -> go.Figure:
+    """One histogram per ``param:<name>`` column, four to a row, each x axis titled with the
+    parameter's name; ``runs``: how many runs the frame samples (said in the title)."""
     cols = min(4, max(1, len(columns)))
     rows = int(np.ceil(len(columns) / cols)) or 1
-    figure = make_subplots(rows=rows, cols=cols, subplot_titles=columns)
+    figure = make_subplots(rows=rows, cols=cols, vertical_spacing=min(0.3, 0.45 / rows), horizontal_spacing=0.06)
     for index, column in enumerate(columns):
-        figure.add_trace(go.Histogram(x=frame[column], nbinsx=40, name=column, showlegend=False),
-                         row=index // cols + 1, col=index % cols + 1)
-    figure.update_layout(margin={"t": 40}, height=260 * rows)
-    return figure
+        name = column.removeprefix("param:")
+        row, col = index // cols + 1, index % cols + 1
+        figure.add_trace(go.Histogram(x=frame[column], nbinsx=40, name=name, showlegend=False,
+                                      marker={"color": HISTOGRAM_COLOR},
+                                      hovertemplate=f"{name}: %{{x}}<br>%{{y}} runs<extra></extra>"), row=row, col=col)
+        figure.update_xaxes(title_text=name, row=row, col=col)
+        figure.update_yaxes(title_text="runs" if col == 1 else None, row=row, col=col)
+    shown = f"{len(frame):,} of {runs:,} runs" if runs and runs > len(frame) else f"{len(frame):,} runs"
+    figure.update_layout(height=260 * rows + 60)
+    return titled(figure, f"Parameter values over {shown}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
@@ -21,3 +22,26 @@ def titled(figure: go.Figure, title: str | None, subtitle: str | None = None) ->
         figure.update_layout(title={"text": title, "subtitle": {"text": subtitle or ""}},
                              margin={"t": 90 if subtitle else 60})
     return figure
+
+
+def spans_decades(*values) -> bool:
+    """Whether the finite values are all positive and span a factor of ten or more: on a linear axis
+    the largest (a MILP's first incumbent, say) would flatten all the others into one line."""
+    finite = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values]) if values else np.array([])
+    finite = finite[np.isfinite(finite)]
+    return bool(len(finite)) and finite.min() > 0 and finite.max() >= 10 * finite.min()
+
+
+def log_ticks(*values) -> list[float]:
+    """Ticks at 1, 2 and 5 times each power of ten across the values (positive ones): plotly's own
+    log ticks label 3, 4, 5 ... between the decades as bare digits, which read as wrong numbers."""
+    finite = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values])
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if not len(finite):
+        return []
+    low, high = np.floor(np.log10(finite.min())), np.ceil(np.log10(finite.max()))
+    ticks = [m * 10.0 ** e for e in range(int(low), int(high) + 1) for m in (1, 2, 5)]
+    # One tick on either side of the values, so the axis starts and ends on a label.
+    below = [t for t in ticks if t <= finite.min()][-1:]
+    above = [t for t in ticks if t >= finite.max()][:1]
+    return below + [t for t in ticks if finite.min() < t < finite.max()] + above

@@ -43,7 +43,7 @@ else:
 
             pages = list(exports.study_table_pages(db, study_id, table))
             frame = pd.concat(pages, ignore_index=True) if pages else pd.DataFrame()
-        st.caption(f"{len(frame):,} rows")
+        st.caption(f"{len(frame):,} row{'s' if len(frame) != 1 else ''}")
         st.dataframe(display_frame(frame.head(1000)), hide_index=True, width="stretch", key="export_preview")
         csv_button(frame, f"{study_id}_{table}", "export")
     except HiveError as error:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import pareto
-from charts.pareto import parallel_coordinates_figure, pareto_figure
+from charts.pareto import front_frame, inside, parallel_coordinates_figure, pareto_figure
 from storage import exports, queries
 from ui import urlstate
 from ui.connection import reader
@@ -73,8 +73,6 @@ if runs_total <= FULL_LOAD_LIMIT:
     front = subset[mask].rename(columns={f"objective_{i}": n for n, i in column.items()})
     dominated = subset[~non_dominated].rename(columns={f"objective_{i}": n for n, i in column.items()})
     front_evaluations = int(subset["design_key"].isin(front["design_key"]).sum())
-    if len(dominated) > CLOUD_POINTS:  # thin the cloud on the server, evenly
-        dominated = dominated.iloc[:: int(np.ceil(len(dominated) / CLOUD_POINTS))]
     front_min = front[[f"min_{i}" for i in range(len(names))]].to_numpy(float)
 else:
     st.caption(f"{runs_total:,} runs: the current front comes from the index; the cloud is an even sample.")
@@ -88,15 +86,43 @@ knee = front["run_id"].iloc[pareto.knee_point_index(front_min)] if len(front) el
 counted = f"{len(front):,} designs" + (f" ({front_evaluations:,} evaluations)" if front_evaluations != len(front) else "")
 st.caption(plain(f"Front: {counted}" + (f" (generations up to {generation_cut})" if generation_cut is not None else "")
                  + (f"; knee point {knee}" if knee is not None else "")))
-figure = pareto_figure(front, dominated, x, y, z if three_d else None, knee)
+axes = [x, y] + ([z] if three_d else [])
+with st.container(horizontal=True):
+    show_all = st.toggle("Show all points", value=urlstate.get_bool("all"), key="pall",
+                         help="Off: the axes frame the front, and dominated designs far from it are hidden.")
+    logs = []
+    for axis, name in (("x", x), ("y", y)):
+        # A log axis cannot show zero or negative values: offered only when the front has none.
+        positive = bool(len(front)) and bool((front[name].to_numpy(float) > 0).all())
+        wanted = urlstate.get_bool(f"log{axis}") and positive
+        if st.toggle(f"Log {axis}", value=wanted, key=f"plog{axis}", disabled=not positive,
+                     help=None if positive else f"{name} has values of zero or below on the front"):
+            logs.append(name)
+urlstate.put("all", show_all)
+urlstate.put("logx", x in logs)
+urlstate.put("logy", y in logs)
+if not show_all and len(front):
+    near = inside(dominated, front_frame(front, axes, tuple(logs)))
+    hidden = int((~near).sum())
+    if hidden:
+        st.caption(f"The axes frame the front: {hidden:,} dominated design{'s' if hidden != 1 else ''} outside "
+                   f"the frame {'are' if hidden != 1 else 'is'} hidden (Show all points draws them).")
+    dominated = dominated[near]
+sampled = runs_total > FULL_LOAD_LIMIT or len(dominated) > CLOUD_POINTS
+if len(dominated) > CLOUD_POINTS:  # thin the cloud on the server, evenly
+    dominated = dominated.iloc[:: int(np.ceil(len(dominated) / CLOUD_POINTS))]
+figure = pareto_figure(front, dominated, x, y, z if three_d else None, knee, frame=not show_all, log_axes=tuple(logs),
+                       cloud_label="dominated (even sample)" if sampled else "dominated")
 event = chart(figure, f"{study_id}_pareto", "pareto", on_select="rerun",
               selection_mode=("box", "lasso", "points"))
 
 selected = [p.get("customdata") for p in (event.selection.points if event else []) if p.get("customdata")]
+selected = list(dict.fromkeys(selected))   # a knee point is on the front too: one design, once
 st.subheader("Selected designs")
 if not selected:
     st.caption("Drag a box or lasso on the chart (or click points) to list designs here.")
 else:
+    st.caption(f"{len(selected):,} design{'s' if len(selected) != 1 else ''} selected.")
     designs = exports.spread_columns(queries.get_runs(db, study_id, selected), study)
     shown = ["run_id", "evaluation_number", "generation_number", *names,
              *[c for c in designs.columns if c.startswith("param:")], *[f"sim:{k}" for k in queries.SIMULATION_KPIS]]

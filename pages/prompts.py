@@ -6,9 +6,9 @@ instructions and demos of any iteration (the best one first); an imported DSPy r
 candidates (tried or not) and effective settings; and the run's samples. User text (instructions,
 demos, names) is shown as plain text, code blocks or table cells, never as Markdown."""
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
+from charts.prompts import iteration_scores_figure, score_cost_figure
 from integrations.dspy_import import candidate_summary
 from storage import queries
 from storage.errors import HiveError
@@ -99,16 +99,8 @@ csv_button(runs, f"{project}_runs", "runs")
 scored = runs.dropna(subset=["cost"])
 scored = scored[scored["final_score"].notna() | scored["best_score"].notna()]
 if not scored.empty:
-    figure = go.Figure()
-    for optimizer, group in scored.groupby("optimizer_type"):
-        figure.add_trace(go.Scatter(
-            x=group["cost"], y=group["final_score"].fillna(group["best_score"]), mode="markers", name=str(optimizer),
-            customdata=group["id"], text=group["name"], marker={"size": 11},
-            hovertemplate="%{text}<br>cost $%{x:.4f}<br>score %{y:.4f}<extra>%{customdata}</extra>",
-        ))
-    figure.update_layout(xaxis_title="cost (USD)", yaxis_title="final score (best if unfinished)", margin={"t": 30})
     st.subheader("Score versus cost")
-    chart(figure, f"{project}_score_vs_cost", "scorecost")
+    chart(score_cost_figure(scored), f"{project}_score_vs_cost", "scorecost")
 
 st.subheader("Run detail")
 run_ids = runs["id"].tolist()
@@ -129,22 +121,8 @@ if run.get("error_message"):
     st.text(f"Error: {run['error_message']}")
 
 if not iterations.empty:
-    figure = go.Figure()
-    for kind, symbol in (("minibatch", "circle-open"), ("full", "diamond")):
-        part = iterations[iterations["evaluation_kind"] == kind]
-        if not part.empty:
-            figure.add_trace(go.Scatter(x=part["iteration"], y=part["score"], mode="markers", name=f"{kind} evaluation",
-                                        marker={"symbol": symbol, "size": 9}))
     trajectory = pd.DataFrame(summary["full_eval_trajectory"])
-    if not trajectory.empty:
-        figure.add_trace(go.Scatter(x=trajectory["iteration"], y=trajectory["best_so_far"], mode="lines",
-                                    line={"shape": "hv", "width": 2}, name="best so far (full)"))
-    best = iterations[iterations["is_best"]]
-    if not best.empty:
-        figure.add_trace(go.Scatter(x=best["iteration"], y=best["score"], mode="markers", name="best iteration",
-                                    marker={"symbol": "star", "size": 16, "color": "#ffbf00"}))
-    figure.update_layout(xaxis_title="iteration", yaxis_title="score", margin={"t": 30})
-    chart(figure, f"{run_id}_scores", "iterscores")
+    chart(iteration_scores_figure(iterations, trajectory), f"{run_id}_scores", "iterscores")
     csv_button(iterations, f"{run_id}_iterations", "iterations")
 
     # What each iteration evaluated; DSPy imports also say which program DSPy returned.

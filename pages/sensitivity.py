@@ -12,7 +12,7 @@ from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_study
 from ui.routing import run_inside_app
-from ui.text import show_error
+from ui.text import plain, show_error
 
 run_inside_app()
 
@@ -45,7 +45,12 @@ if not rankings.empty:
     objective = st.selectbox("Objective", objective_options,
                              index=urlstate.choose(objective_options, urlstate.get("objective")), key="objective")
     urlstate.put("objective", objective)
-    chart(sensitivity_bars(rankings, measure, objective), f"{study_id}_ranking_{objective}", "bars")
+    column = MEASURES[measure][0]
+    if rankings.loc[rankings["objective_name"] == objective, column].notna().any():
+        chart(sensitivity_bars(rankings, measure, objective), f"{study_id}_ranking_{objective}", "bars")
+    else:
+        st.info(plain(f"No {measure} ranking of {objective}: the analysis stored no {measure} value for it. "
+                      "Choose another measure or objective."))
     st.dataframe(rankings, hide_index=True, width="stretch", key="rank_table")
     csv_button(rankings, f"{study_id}_sensitivity", "rank")
 
@@ -59,5 +64,8 @@ if not risk.empty:
         name = row["objective_name"]
         values = sample[name].to_numpy(float) if name in sample else (
             sample["fitness"].to_numpy(float) if name in ("fitness", None) or len(names) == 1 else np.array([]))
-        if len(values):
+        if np.isfinite(values).any():
             chart(risk_distribution_figure(values, row.to_dict(), str(name)), f"{study_id}_{name}_distribution", f"dist_{name}")
+        else:
+            st.info(plain(f"No distribution of {name} to draw: the study's runs carry no finite value of it "
+                          "(the summary above was stored by the analysis)."))

@@ -84,13 +84,17 @@ with best_tab:
 with params_tab:
     sample = exports.spread_columns(queries.sample_study_runs(db, study_id, 20_000), study)
     columns = [c for c in sample.columns if c.startswith("param:")]
-    if len(columns) > MAX_HISTOGRAMS:  # a MILP's hundreds of variables: the user picks which to draw
-        chosen = st.multiselect(f"Parameters to draw ({len(columns):,} in all)", columns,
-                                default=columns[:MAX_HISTOGRAMS], max_selections=MAX_HISTOGRAMS, key="hist_params")
-        columns = chosen
     if not columns:
         st.info("This study's runs carry no parameters.")
+    elif len(sample) < 2:   # a MILP's one solution, say: values, not a distribution
+        st.info("This study has one run, so its parameters have no distribution to draw: the run's values are "
+                "in the Runs table and on its design page.")
     else:
+        if len(columns) > MAX_HISTOGRAMS:  # a MILP's hundreds of variables: the user picks which to draw
+            columns = st.multiselect(f"Parameters to draw ({len(columns):,} in all)", columns,
+                                     default=columns[:MAX_HISTOGRAMS], max_selections=MAX_HISTOGRAMS, key="hist_params")
         if study["run_count"] and study["run_count"] > len(sample):
             st.caption(f"An even sample of {len(sample):,} of {int(study['run_count']):,} runs.")
-        chart(parameter_histograms_figure(sample, columns), f"{study_id}_parameters", "params")
+        if columns:
+            chart(parameter_histograms_figure(sample, columns, runs=int(study["run_count"] or 0)),
+                  f"{study_id}_parameters", "params")

@@ -28,11 +28,10 @@ def csv_button(frame: pd.DataFrame, name: str, key: str, label: str = "Download 
 def chart(figure: go.Figure, name: str, key: str, **plotly_kwargs):
     """Draw a chart with its HTML and PNG downloads; returns the selection event when asked."""
     event = st.plotly_chart(figure, key=f"chart_{key}", width="stretch", **plotly_kwargs)
-    left, right, _ = st.columns([1, 1, 4])
-    with left:
+    # Side by side under the chart, whatever its width (columns spread them apart on a wide page).
+    with st.container(horizontal=True):
         st.download_button("HTML", data=lambda: figure_to_html(figure), file_name=f"{_file_stem(name)}.html",
                            mime="text/html", key=f"html_{key}", on_click="ignore")
-    with right:
         st.download_button("PNG", data=lambda: _png(figure), file_name=f"{_file_stem(name)}.png",
                            mime="image/png", key=f"png_{key}", on_click="ignore")
     return event

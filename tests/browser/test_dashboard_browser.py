@@ -49,6 +49,10 @@ XSS_DESCRIPTION = "![tracker](https://example.invalid/pixel.png) <script>alert(2
 
 # When a page has rendered completely: see the file.
 RENDERED_JS = (Path(__file__).with_name("render_complete.js")).read_text()
+# What each chart shows a person (titles, axis titles, legend, size, overlapping labels): see the file.
+CHARTS_SEEN_JS = (Path(__file__).with_name("charts_seen.js")).read_text()
+# Full-page screenshots of every page, to look at (git-ignored).
+SCREENSHOTS = Path(__file__).with_name("screenshots")
 
 # Before any page script: record every alert/confirm/prompt and uncaught error a page might cause.
 HOOKS_JS = """
@@ -219,6 +223,20 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def full_page_screenshot(page, name: str, title: str | None) -> Path:
+    """The whole page, into ``SCREENSHOTS``. Streamlit scrolls its main block, not the document, so
+    a plain full-page screenshot stops at the window: the window is grown to the block's height first."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    window = page.viewport_size
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": window["width"], "height": max(height, window["height"])})
+    wait_rendered(page, title)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(window)
+    return path
+
+
 def db_rows(path: Path, sql: str, params=()) -> list[sqlite3.Row]:
     """Read the database independently of the product (plain sqlite3, read-only)."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -303,6 +321,8 @@ def test_box_selection_on_the_pareto_explorer_fills_the_selected_designs(quickst
     assert name == f"{study}_selected_designs.csv"
     selected = {row["run_id"]: row for row in rows}
     assert len(selected) == len(rows) > 0
+    captions = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').all_inner_texts()
+    assert f"{len(selected):,} design{'s' if len(selected) != 1 else ''} selected." in captions   # the count, said
 
     # Independently: every successful run with finite objectives inside the box (the front and the
     # dominated cloud are drawn in full for a 1,200-run study). Points within 0.5 % of the box edge
@@ -512,3 +532,77 @@ def test_a_project_manager_downloads_the_chosen_designs_of_five_studies(quicksta
         for row in mine:
             values = json.loads(by_id[row["run_id"]]["objectives"])
             assert all(same_float(row[n], v) for n, v in zip(names, values)), row["run_id"]
+
+
+# Every page on the demo as a first-time user opens it: (screenshot name, URL path, h1, tab to open).
+TOUR = [
+    ("studies", "", "Studies", None),
+    ("study_detail", "study?study=demo_nsga2_pop40", "Study detail", None),
+    ("study_detail_parameters", "study?study=demo_nsga2_pop40", "Study detail", "Parameter distributions"),
+    ("design", "design?study=demo_nsga2_pop40&run=demo_nsga2_pop40:0", "Design", None),
+    ("compare", "compare", "Compare studies", None),
+    ("convergence", "convergence?studies=demo_nsga2_pop40,demo_nsga2_pop80", "Convergence", None),
+    ("convergence_milp", "convergence?studies=demo_milp_expansion", "Convergence", None),
+    ("pareto", "pareto?study=demo_nsga2_pop40", "Pareto explorer", None),
+    ("pareto_3d", "pareto?study=demo_nsga3_three_objectives&3d=1", "Pareto explorer", None),
+    ("sensitivity", "sensitivity?study=demo_mc_fuel_and_capex", "Sensitivity & uncertainty", None),
+    ("prompts", "prompts", "Prompt optimization", None),
+    ("data", "data", "Data & export", None),
+]
+# Chart titles a view must show, by name (the AppTests check every chart's names against their data).
+TOUR_TITLES = {
+    "study_detail_parameters": ["Parameter values over 1,200 runs"],
+    "convergence": ["Best, average and worst annual_cost_usd (min) per generation", "Hypervolume per generation"],
+    "convergence_milp": ["Incumbent and dual bound of annual_cost_usd (min), log scale",
+                         "Relative gap between incumbent and dual bound"],
+    "pareto": ["Pareto front: co2_t_per_year against annual_cost_usd"],
+    "pareto_3d": ["Pareto front: annual_cost_usd, co2_t_per_year, unserved_energy_pct"],
+    "sensitivity": ["Pearson correlation of each parameter with each objective",
+                    "Parameters ranked by Pearson correlation with annual_cost_usd"],
+}
+
+
+def test_every_page_reads_well_and_is_photographed(quickstart, page):
+    """Each page of the tour: no error, no placeholder text, every chart titled with named axes and
+    no two labels on top of each other; then a full-page screenshot into tests/browser/screenshots/."""
+    for name, path, title, tab in TOUR:
+        open_page(page, quickstart, path, title)
+        if tab:
+            page.get_by_role("tab", name=tab).click()
+            wait_rendered(page, title)
+        assert error_messages(page) == [], (name, error_messages(page))
+        assert "new text" not in page.locator('[data-testid="stMain"]').text_content().lower(), name
+        seen = page.evaluate(CHARTS_SEEN_JS)
+        for chart in seen:
+            where = (name, chart["title"], chart["axes"])
+            assert chart["title"], where
+            assert chart["overlaps"] == [], (where, chart["overlaps"])
+            named = [text for axis, text in chart["axes"].items() if axis.startswith(("xaxis", "scene")) or axis == "yaxis"]
+            assert named and all(named), where
+            assert "fitness" not in chart["axes"].values(), where
+        titles = [chart["title"] for chart in seen]
+        assert set(TOUR_TITLES.get(name, [])) <= set(titles), (name, titles)
+
+        if name == "convergence_milp":   # a solver has no population: said once, not drawn as empty charts
+            infos = page.locator('[data-testid="stMain"] [data-testid="stAlertContentInfo"]').all_inner_texts()
+            assert any(text.startswith("demo_milp_expansion is a MILP") for text in infos), infos
+            assert len(seen) == 2
+        if name == "pareto":
+            # The front reaches co2 = 0 exactly when the study's lowest co2 is 0 (that design is on the
+            # front): then a log y axis cannot show it and is not offered.
+            import json
+
+            co2 = [json.loads(row["objectives"])[1] for row in db_rows(
+                quickstart.db_path, "SELECT objectives FROM study_runs WHERE study_id = 'demo_nsga2_pop40' "
+                "AND simulation_status = 'success'")]
+            log_y = page.locator('[data-testid="stCheckbox"]').filter(has_text="Log y").locator("input")
+            assert log_y.is_disabled() == (min(v for v in co2 if v is not None) <= 0)
+        if name == "pareto_3d":          # the page's width, and tall enough for its three axis titles
+            block = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]').first.bounding_box()
+            assert seen[0]["width"] >= 0.95 * block["width"] and seen[0]["height"] >= 700, (seen[0], block)
+        if name == "sensitivity":        # each risk line named with its value in the legend
+            legends = [entry for chart in seen for entry in chart["legend"]]
+            for label in ("P5 = ", "P50 = ", "P95 = ", "VaR95 = ", "CVaR95 = "):
+                assert sum(entry.startswith(label) for entry in legends) == 2, legends   # two objectives
+        assert full_page_screenshot(page, name, title).stat().st_size > 0
+    assert page.evaluate("window.__hive_errors") == []

@@ -68,3 +68,57 @@ def test_comparison_builders_keep_each_studys_colour_and_name_the_objective():
     assert figures[2].layout.title.text == "Hypervolume per generation: cost (min), co2 (min)"
     assert figures[2].layout.title.subtitle.text == "Reference point cost = 3, co2 = 3: declared by c."
     assert figures[3].layout.yaxis.title.text == "cost (min)" and figures[4].layout.xaxis.title.text == "cost (min)"
+
+
+def test_the_pareto_frame_is_the_fronts_extent_plus_a_tenth_of_it_each_side():
+    import pandas as pd
+
+    from charts.pareto import front_frame, inside, pareto_figure
+
+    front = pd.DataFrame({"run_id": ["a", "b", "c"], "cost": [10.0, 20.0, 30.0], "co2": [5.0, 5.0, 5.0]})
+    # cost spans 20 -> 2 each side; co2 is flat at 5 -> 5 % of 5 each side.
+    assert front_frame(front, ["cost", "co2"]) == {"cost": (8.0, 32.0), "co2": (4.75, 5.25)}
+    # On a log axis in decades: log10 10..30 = 1..1.477, widened by 0.0477 each side.
+    low, high = front_frame(front, ["cost"], log_axes=("cost",))["cost"]
+    span = np.log10(30) - 1
+    assert (np.log10(low), np.log10(high)) == pytest.approx((1 - 0.1 * span, np.log10(30) + 0.1 * span))
+    cloud = pd.DataFrame({"run_id": ["d", "e"], "cost": [31.0, 40.0], "co2": [5.1, 5.1]})
+    assert inside(cloud, front_frame(front, ["cost", "co2"])).tolist() == [True, False]
+    figure = pareto_figure(front, cloud, "cost", "co2")
+    assert list(figure.data[0].customdata) == ["d"]                         # the far design is left out
+    assert figure.layout.xaxis.range == (8.0, 32.0)
+    every = pareto_figure(front, cloud, "cost", "co2", frame=False)
+    assert list(every.data[0].customdata) == ["d", "e"] and every.layout.xaxis.range is None
+
+
+def test_log_scale_only_when_positive_values_span_a_factor_of_ten():
+    from charts.style import log_ticks, spans_decades
+
+    assert spans_decades([1.0, 10.0]) and not spans_decades([1.0, 9.9]) and not spans_decades([0.0, 100.0])
+    assert not spans_decades([-5.0, 100.0]) and spans_decades([2.0, np.nan], [30.0])
+    assert log_ticks([265_000.0, 9_450_000.0]) == [200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000]
+
+
+def test_a_solver_chart_goes_log_by_itself_only_when_it_helps():
+    import pandas as pd
+
+    from charts.convergence import gap_figure, solver_progress_figure
+
+    far = pd.DataFrame({"generation_number": [0, 1], "best_fitness": [900.0, 50.0], "dual_bound": [None, 40.0],
+                        "relative_gap": [None, 0.2], "elapsed_seconds": [0.5, 1.5]})
+    near = far.assign(best_fitness=[60.0, 50.0])
+    assert solver_progress_figure({"m": far}, "cost (min)").layout.yaxis.type == "log"
+    assert solver_progress_figure({"m": near}, "cost (min)").layout.yaxis.type != "log"
+    gap = gap_figure({"m": far})
+    assert list(gap.data[0].y)[1] == pytest.approx(20.0) and gap.layout.xaxis.title.text == "solver time (s)"
+
+
+def test_risk_lines_are_named_in_the_legend_and_nothing_says_new_text():
+    from charts.distributions import risk_distribution_figure
+
+    risk = {"percentile_5": 1.0, "percentile_50": 2.0, "percentile_95": 3.0, "var_95": 3.0, "cvar_95": 3.5}
+    figure = risk_distribution_figure(np.arange(1.0, 5.0), risk, "cost")
+    assert "new text" not in figure.to_json()
+    assert [a.text for a in figure.layout.annotations] == ["histogram", "empirical CDF"]
+    assert [t.name for t in figure.data if t.showlegend is not False] == ["P5 = 1", "P50 = 2", "P95 = 3", "VaR95 = 3",
+                                                                          "CVaR95 = 3.5"]

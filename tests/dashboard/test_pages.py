@@ -542,9 +542,13 @@ def test_study_detail_summary_runs_best_designs_and_parameters(dash, media):
     assert "Linked simulation KPIs are shown for designs whose simulation was logged." in texts(at.caption)
 
     figure = chart(at, "params")
-    assert [t["name"] for t in figure["data"]] == ["param:p1", "param:p2"]
-    assert sorted(trace(figure, "param:p1")["x"]) == [float(i) for i in range(1, 13)]
-    assert sorted(trace(figure, "param:p2")["x"]) == [10.0 * i for i in range(1, 13)]
+    assert [t["name"] for t in figure["data"]] == ["p1", "p2"]
+    assert sorted(trace(figure, "p1")["x"]) == [float(i) for i in range(1, 13)]
+    assert sorted(trace(figure, "p2")["x"]) == [10.0 * i for i in range(1, 13)]
+    # Each histogram's x axis is titled with its parameter's name; the title counts the runs.
+    assert (figure["layout"]["xaxis"]["title"]["text"], figure["layout"]["xaxis2"]["title"]["text"]) == ("p1", "p2")
+    assert figure["layout"]["yaxis"]["title"]["text"] == "runs"
+    assert figure["layout"]["title"]["text"] == "Parameter values over 12 runs"
 
 
 def test_study_detail_url_state_filters_sorts_and_pages(dash):
@@ -769,12 +773,12 @@ def test_convergence_curves_band_and_table(dash, media):
     at = dash.open(CONVERGENCE, studies="ga_two")
     assert widget(at, "toggle", "log").value is False and widget(at, "toggle", "band").value is True
     main = chart(at, "main")
-    assert [t["name"] for t in main["data"]] == ["ga_two ±1 std", "ga_two best fitness", "ga_two average fitness",
-                                                "ga_two worst fitness", "ga_two best so far"]
-    assert trace(main, "ga_two best fitness")["x"] == [0, 1, 2]
-    assert trace(main, "ga_two best fitness")["y"] == GA_TWO_BEST
-    assert trace(main, "ga_two average fitness")["y"] == pytest.approx(GA_TWO_AVERAGE)
-    assert trace(main, "ga_two worst fitness")["y"] == GA_TWO_WORST
+    assert [t["name"] for t in main["data"]] == ["ga_two ±1 std", "ga_two best", "ga_two average",
+                                                "ga_two worst", "ga_two best so far"]
+    assert trace(main, "ga_two best")["x"] == [0, 1, 2]
+    assert trace(main, "ga_two best")["y"] == GA_TWO_BEST
+    assert trace(main, "ga_two average")["y"] == pytest.approx(GA_TWO_AVERAGE)
+    assert trace(main, "ga_two worst")["y"] == GA_TWO_WORST
     assert trace(main, "ga_two best so far")["y"] == [6.0, 5.0, 3.0]
     assert main["layout"]["yaxis"]["type"] == "linear"
     assert trace(chart(at, "hv"), "ga_two")["y"] == pytest.approx(GA_TWO_HYPERVOLUME)
@@ -796,7 +800,7 @@ def test_convergence_url_state_log_axis_and_band(dash):
     assert main["layout"]["yaxis"]["type"] == "log"
     assert not [t for t in main["data"] if "std" in t["name"]]
     # ga_live is running: its history is computed from its runs (gen 0: 5, 6; gen 1: 4, 7).
-    assert trace(main, "ga_live best fitness")["y"] == [5.0, 4.0]
+    assert trace(main, "ga_live best")["y"] == [5.0, 4.0]
     frame = table(at, "conv_table")
     assert frame.loc[frame["study_id"] == "ga_live", "source"].tolist() == ["computed", "computed"]
 
@@ -823,11 +827,11 @@ def test_pareto_front_cloud_knee_and_parallel_coordinates(dash, media):
     assert widget(at, "slider", "pgen").value == 2
     assert f"Front: 5 designs (generations up to 2); knee point {GA_TWO_KNEE}" in texts(at.caption)
     figure = chart(at, "pareto")
-    assert [t["name"] for t in figure["data"]] == ["dominated (sample)", "Pareto front", "knee point"]
+    assert [t["name"] for t in figure["data"]] == ["dominated", "Pareto front", "knee point"]   # all 6: no sample
     front = trace(figure, "Pareto front")
     assert list(zip(front["x"], front["y"])) == sorted(GA_TWO_FRONT.values())
     assert front["customdata"] == [run for run, _ in sorted(GA_TWO_FRONT.items(), key=lambda kv: kv[1])]
-    cloud = trace(figure, "dominated (sample)")
+    cloud = trace(figure, "dominated")
     assert sorted(cloud["customdata"]) == sorted({f"ga_two:{i}" for i in range(11)} - set(GA_TWO_FRONT))
     assert trace(figure, "knee point")["customdata"] == [GA_TWO_KNEE]
     assert figure["layout"]["dragmode"] == "select"
@@ -838,7 +842,7 @@ def test_pareto_front_cloud_knee_and_parallel_coordinates(dash, media):
     check_clean(at)
     assert at.query_params["pc"] == "1"
     parallel = chart(at, "parcoords")["data"][0]
-    assert [d["label"] for d in parallel["dimensions"]] == ["cost", "co2", "param:p1", "param:p2"]
+    assert [d["label"] for d in parallel["dimensions"]] == ["cost", "co2", "p1", "p2"]
     assert sorted(parallel["dimensions"][0]["values"]) == sorted(x for x, _ in GA_TWO_FRONT.values())
     csv = download(at, media, "front")
     assert sorted(csv["run_id"]) == sorted(GA_TWO_FRONT)
@@ -1014,7 +1018,7 @@ def test_sensitivity_url_state_and_widgets(dash):
     check_clean(at)
     assert at.query_params["measure"] == "Spearman" and at.query_params["objective"] == "renewable"
     bars = chart(at, "bars")["data"][0]
-    assert bars["y"] == ["capex", "fuel"] and bars["x"] == [-0.65, 0.15]
+    assert bars["y"] == ["fuel", "capex"] and bars["x"] == [0.15, -0.65]      # by strength: the strongest on top
 
 
 def test_sensitivity_empty_states(dash):
@@ -1165,7 +1169,7 @@ def test_prompt_optimization_shows_what_each_dspy_iteration_evaluated(monkeypatc
 def test_export_tables_preview_and_csv(dash, media, study, kind, rows):
     at = dash.open(EXPORT, study=study, table=kind)
     assert widget(at, "selectbox", "table").value == kind
-    assert f"{rows:,} rows" in texts(at.caption)
+    assert f"{rows:,} row{'s' if rows != 1 else ''}" in texts(at.caption)          # "1 row", never "1 rows"
     preview = table(at, "export_preview")
     assert len(preview) == rows
     csv = download(at, media, "export")
