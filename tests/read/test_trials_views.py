@@ -24,53 +24,13 @@ from optuna.visualization._slice import _get_slice_plot_info
 from optuna.visualization._timeline import _get_timeline_info
 
 from integrations.optuna_import import import_optuna_study
+from optuna_studies import all_studies  # tests/optuna_studies.py
 from storage import queries
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def _tpe_study(n_trials: int = 80) -> optuna.Study:
-    """Minimize; x dominates; pruned trials with intermediate values; x > 1.5 is infeasible."""
-    study = optuna.create_study(study_name="tpe", sampler=optuna.samplers.TPESampler(seed=3),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1))
-
-    def objective(trial):
-        x = trial.suggest_float("x", -3, 3)
-        y = trial.suggest_float("y", 1e-3, 1.0, log=True)
-        layers = trial.suggest_int("layers", 1, 4)
-        kind = trial.suggest_categorical("kind", ["adam", "sgd"])
-        value = 20 * x ** 2 + 0.5 * y + 0.05 * layers + (0.2 if kind == "sgd" else 0.0)
-        trial.set_constraint("x_at_most_1.5", x - 1.5)
-        trial.set_user_attr("tag", f"layers={layers}")
-        for step in range(6):
-            trial.report(value + 4.0 / (step + 1), step)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-        return value
-
-    study.optimize(objective, n_trials=n_trials)
-    return study
-
-
-def _random_study(n_trials: int = 60) -> optuna.Study:
-    """One parameter dominates by construction: value = 50 x^2 + y + 0.1 [kind == b]."""
-    study = optuna.create_study(study_name="dominant", sampler=optuna.samplers.RandomSampler(seed=5))
-    study.optimize(lambda t: 50 * t.suggest_float("x", -1, 1) ** 2 + t.suggest_float("y", 0, 1)
-                   + (0.1 if t.suggest_categorical("kind", ["a", "b"]) == "b" else 0.0), n_trials=n_trials)
-    return study
-
-
-def _two_objective_study(n_trials: int = 40) -> optuna.Study:
-    study = optuna.create_study(study_name="moo", directions=["minimize", "maximize"],
-                                sampler=optuna.samplers.NSGAIISampler(seed=2, population_size=10))
-    study.optimize(lambda t: (t.suggest_float("a", 0, 1) ** 2 + t.suggest_float("b", 0, 1),
-                              1 - t.params["a"] + 0.3 * t.params["b"]), n_trials=n_trials)
-    return study
 
 
 @pytest.fixture(scope="module")
 def optuna_studies():
-    return {"tpe": _tpe_study(), "dominant": _random_study(), "moo": _two_objective_study()}
+    return all_studies()
 
 
 @pytest.fixture
