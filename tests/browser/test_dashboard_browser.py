@@ -597,6 +597,12 @@ def test_every_page_reads_well_and_is_photographed(quickstart, page):
                 "AND simulation_status = 'success'")]
             log_y = page.locator('[data-testid="stCheckbox"]').filter(has_text="Log y").locator("input")
             assert log_y.is_disabled() == (min(v for v in co2 if v is not None) <= 0)
+            # The chart's HTML download is in the app's theme: its white background, not plotly's grey.
+            with page.expect_download(timeout=60_000) as info:
+                page.locator('[data-testid="stDownloadButton"]').filter(has_text="HTML").first.click()
+            html = Path(info.value.path()).read_text(encoding="utf-8")
+            assert '"plot_bgcolor":"#ffffff"' in html.replace(" ", "") and "#E5ECF6" not in html, "not themed"
+            assert "Pareto front: co2_t_per_year against annual_cost_usd" in html
         if name == "pareto_3d":          # the page's width, and tall enough for its three axis titles
             block = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]').first.bounding_box()
             assert seen[0]["width"] >= 0.95 * block["width"] and seen[0]["height"] >= 700, (seen[0], block)
