@@ -26,7 +26,8 @@ def _scatter(n: int):
     return go.Scattergl if n > WEBGL_ABOVE else go.Scatter
 
 
-def history_figure(history: pd.DataFrame, value_title: str, title: str, x: str = "evaluation_number") -> go.Figure:
+def history_figure(history: pd.DataFrame, value_title: str, title: str, x: str = "evaluation_number",
+                   log_y: bool = False) -> go.Figure:
     """Objective value of each evaluation (by evaluation number or completion time), its outcome as
     colour and symbol, and the best feasible value so far as a step line."""
     figure = go.Figure()
@@ -43,7 +44,8 @@ def history_figure(history: pd.DataFrame, value_title: str, title: str, x: str =
     if not best.empty:
         figure.add_trace(go.Scatter(x=best[x], y=best["best_so_far"], mode="lines", name="best so far",
                                     line={"color": BEST_COLOR, "width": 2, "shape": "hv"}, hoverinfo="skip"))
-    figure.update_layout(xaxis_title=x_title, yaxis_title=value_title, legend_title_text="evaluations")
+    figure.update_layout(xaxis_title=x_title, yaxis_title=value_title + (", log scale" if log_y else ""),
+                         legend_title_text="evaluations", yaxis_type="log" if log_y else None)
     return titled(figure, title)
 
 
@@ -144,7 +146,9 @@ def contour_figure(frame: pd.DataFrame, x: str, y: str, objective: str, title: s
     finite = np.isfinite(zs)
     xs, ys, zs, ids = xs[finite], ys[finite], zs[finite], part["run_id"].to_numpy()[finite]
     figure = go.Figure()
-    if len(zs) >= 3 and np.ptp(xs) > 0 and np.ptp(ys) > 0:
+    # Interpolating between categories would invent values: a categorical axis gets the points only.
+    categorical = bool(x_ticks or y_ticks)
+    if len(zs) >= 3 and np.ptp(xs) > 0 and np.ptp(ys) > 0 and not categorical:
         gx, gy = np.linspace(xs.min(), xs.max(), grid), np.linspace(ys.min(), ys.max(), grid)
         try:
             gz = griddata((xs, ys), zs, tuple(np.meshgrid(gx, gy)), method="linear")
@@ -153,8 +157,9 @@ def contour_figure(frame: pd.DataFrame, x: str, y: str, objective: str, title: s
         if gz is not None:
             figure.add_trace(go.Contour(x=gx, y=gy, z=gz, colorscale="Blues_r", name=objective, connectgaps=False,
                                         colorbar={"title": {"text": objective}}, hoverinfo="skip"))
-    figure.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="evaluations", customdata=ids,
-                                marker={"color": "#31333f", "size": 5, "line": {"width": 0.5, "color": "white"}},
+    marker = ({"color": zs, "colorscale": "Blues_r", "size": 8, "colorbar": {"title": {"text": objective}}}
+              if categorical else {"color": "#31333f", "size": 5, "line": {"width": 0.5, "color": "white"}})
+    figure.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="evaluations", customdata=ids, marker=marker,
                                 text=[f"{z:.6g}" for z in zs],
                                 hovertemplate="%{customdata}<br>" + x + " %{x}<br>" + y + " %{y}<br>" + objective
                                 + " %{text}<extra></extra>"))
@@ -254,5 +259,7 @@ def parallel_figure(frame: pd.DataFrame, parameters: list[str], objective: str, 
         line={"color": part[objective].astype(float), "colorscale": "Blues_r", "showscale": True,
               "colorbar": {"title": {"text": objective}}},
         dimensions=dimensions))
-    figure.update_layout(height=480, margin={"l": 80, "r": 80})
-    return titled(figure, title, subtitle)
+    figure = titled(figure, title, subtitle)
+    # Room above the axes for their names under the title and its subtitle.
+    figure.update_layout(height=520, margin={"l": 80, "r": 80, "t": 140})
+    return figure

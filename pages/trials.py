@@ -95,6 +95,11 @@ try:
         history = queries.get_trial_history(db, study_id, k)
         by_time = st.toggle("By completion time", value=urlstate.get_bool("bytime"), key="trials_bytime")
         urlstate.put("bytime", by_time)
+        values = history["value"].astype(float)
+        positive = bool(values[np.isfinite(values)].gt(0).all()) and bool(np.isfinite(values).any())
+        log_y = st.toggle("Logarithmic value axis", value=urlstate.get_bool("log") and positive, key="trials_log",
+                          disabled=not positive, help=None if positive else "Some values are 0 or below.")
+        urlstate.put("log", log_y)
         counts = history["state"].value_counts()
         total = history.attrs["total"]
         st.caption(plain(
@@ -103,7 +108,8 @@ try:
             + (f" (counted on the {len(history):,} drawn: every k-th and each new best)" if len(history) < total else "")
             + ". The best-so-far line counts feasible evaluations only."))
         x = "created_at" if by_time else "evaluation_number"
-        open_clicked(chart(charts.history_figure(history, label, f"{label} by evaluation", x=x), f"{study_id}_history",
+        open_clicked(chart(charts.history_figure(history, label, f"{label} by evaluation", x=x, log_y=log_y),
+                           f"{study_id}_history",
                            "history", on_select="rerun", selection_mode="points"))
         if len(directions) > 1:
             hv = queries.get_hypervolume_history(db, study_id)
@@ -185,6 +191,8 @@ try:
         if len(names) < 2:
             st.info(plain(f"{study_id} needs two parameters with values for a contour."))
             st.stop()
+        # By default the two parameters with the most distinct values: a smooth surface to look at.
+        names = sorted(names, key=lambda n: -frame[f"param:{n}"].nunique())
         left, right = st.columns(2)
         urlstate.adopt("x", "trials_x")
         urlstate.adopt("y", "trials_y")
@@ -233,9 +241,10 @@ try:
             st.info(plain(f"{study_id} has no finished evaluations with parameters to draw."))
             st.stop()
         complete = frame.dropna(subset=[f"param:{n}" for n in names])
-        subtitle = f"{len(complete):,} evaluations" + (f", every {-(-count // SAMPLE):,}th of {count:,}" if count > SAMPLE else "")
-        chart(charts.parallel_figure(complete, names, objective, choices, f"Parameters and {label}, all evaluations",
-                                     subtitle), f"{study_id}_parallel", "parallel")
+        sampled_caption(frame)
+        chart(charts.parallel_figure(complete, names, objective, choices,
+                                     f"Parameters and {label} of {len(complete):,} evaluations"),
+              f"{study_id}_parallel", "parallel")
 except HiveError as error:
     show_error(error)
     st.stop()
