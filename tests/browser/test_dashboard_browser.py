@@ -543,6 +543,7 @@ TOUR = [
     ("compare", "compare", "Compare studies", None),
     ("convergence", "convergence?studies=demo_nsga2_pop40,demo_nsga2_pop80", "Convergence", None),
     ("convergence_milp", "convergence?studies=demo_milp_expansion", "Convergence", None),
+    ("trials", "trials?study=demo_nsga2_pop40", "Trials", None),
     ("pareto", "pareto?study=demo_nsga2_pop40", "Pareto explorer", None),
     ("pareto_3d", "pareto?study=demo_nsga3_three_objectives&3d=1", "Pareto explorer", None),
     ("sensitivity", "sensitivity?study=demo_mc_fuel_and_capex", "Sensitivity & uncertainty", None),

@@ -62,6 +62,8 @@ PAGE_VIEWS = [
     (COMPARE, {"studies": "ga_two,ga_live", "dist": "ecdf"}, 4),
     (CONVERGENCE, {"studies": "ga_two,ga_single,ga_live"}, 4),
     (CONVERGENCE, {"studies": "ga_two", "log": "1"}, 4),
+    ("pages/trials.py", {"study": "ga_two"}, 2),                  # history and hypervolume by evaluation
+    ("pages/trials.py", {"study": "ga_two", "view": "Slice"}, 1),
     (PARETO, {"study": "ga_two", "pc": "1"}, 2),
     (PARETO, {"study": "ga_two", "logx": "1", "logy": "1"}, 1),
     (PARETO, {"study": "ga_live", "all": "1"}, 1),
