@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from .common import OutputFile, chart_only, db_option, format_of, settings, table
+from .common import OutputFile, chart_only, db_option, format_of, label_pairs, settings, table
 
 # pandas, numpy, plotly and the analysis code are imported by the commands that use them (start-up
 # stays fast); the functions below import them where they run.
@@ -136,17 +136,21 @@ def _day(ctx, param, value: str | None) -> str | None:
 @click.option("--from", "created_from", callback=_day, help="Created on or after this date (YYYY-MM-DD).")
 @click.option("--to", "created_to", callback=_day, help="Created on or before this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(1, 100_000))
+@click.option("--experiment", help="Studies of this experiment only.")
+@click.option("--label", "labels", multiple=True, metavar="NAME=VALUE", callback=label_pairs,
+              help="Studies with this label (repeatable: all of them), e.g. --label algorithm=NSGA-II --label seed=3.")
 @_format_option
 @db_option
 @click.pass_context
-def list_studies(ctx, study_type, status, text, created_from, created_to, limit, output_format):
+def list_studies(ctx, study_type, status, text, created_from, created_to, limit, experiment, labels, output_format):
     """Studies, newest first."""
     from storage import queries
 
-    frame = queries.list_studies(_reader(ctx), study_type, status, text, created_from, created_to, limit)
+    frame = queries.list_studies(_reader(ctx), study_type, status, text, created_from, created_to, limit,
+                                 experiment=experiment, labels=labels)
     _emit(frame, output_format, ["study_id", "study_type", "status", "progress_percent", "run_count", "best_fitness",
-                                 "optimization_objective", "created_at", "completed_at", "execution_time_seconds"]
-          if output_format == "table" else None)
+                                 "optimization_objective", "experiment", "labels", "created_at", "completed_at",
+                                 "execution_time_seconds"] if output_format == "table" else None)
 
 
 @query.command("best-designs")
@@ -480,7 +484,7 @@ def _objective_option(function):
 def history(ctx, study_id, objective, by_time, output_format, output):
     """Objective value of every evaluation by evaluation number, its outcome (feasible, infeasible,
     pruned, failed) and the best feasible value so far: the convergence view of studies without
-    generations (Optuna's optimization history). Above 20,000 evaluations, every k-th and each new best."""
+    generations (Optuna's optimization history). Above 5,000 evaluations, every k-th and each new best."""
     chart_only(ctx, output, "by_time")
     from storage import queries
 

@@ -100,12 +100,12 @@ try:
         log_y = st.toggle("Logarithmic value axis", value=urlstate.get_bool("log") and positive, key="trials_log",
                           disabled=not positive, help=None if positive else "Some values are 0 or below.")
         urlstate.put("log", log_y)
-        counts = history["state"].value_counts()
+        counts = history.attrs["state_counts"]
         total = history.attrs["total"]
         st.caption(plain(
             f"{total:,} evaluations: " + ", ".join(f"{counts.get(s, 0):,} {s}" for s in charts.STATE_COLORS
                                                    if counts.get(s, 0) or s == "feasible")
-            + (f" (counted on the {len(history):,} drawn: every k-th and each new best)" if len(history) < total else "")
+            + (f"; {len(history):,} drawn (every k-th and each new best)" if len(history) < total else "")
             + ". The best-so-far line counts feasible evaluations only."))
         x = "created_at" if by_time else "evaluation_number"
         open_clicked(chart(charts.history_figure(history, label, f"{label} by evaluation", x=x, log_y=log_y),

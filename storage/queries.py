@@ -699,27 +699,32 @@ def run_state_label(simulation_status: str, run_state: str | None) -> str:
     return "pruned" if run_state == "pruned" else "failed"
 
 
-def get_trial_history(reader: Reader, study_id: str, objective: int = 0, max_points: int = 20_000) -> pd.DataFrame:
+def get_trial_history(reader: Reader, study_id: str, objective: int = 0, max_points: int = 5000) -> pd.DataFrame:
     """Objective ``objective`` of every evaluation by evaluation number, for studies with or without
     generations: run_id, evaluation_number, created_at (completion), value, state (feasible,
     infeasible, pruned, failed) and best_so_far (over feasible evaluations, in the objective's
     direction; NaN before the first), as Optuna's optimization history counts them.
 
-    Above ``max_points`` evaluations every k-th is kept plus each one that improved the best so far
+    Above ``max_points`` evaluations (5,000: more points cost the browser seconds) every k-th is kept plus each one that improved the best so far
     (the best-so-far line stays exact); ``frame.attrs["total"]`` is the study's evaluation count."""
     study, rows, values = _objective_values(
         reader, study_id, "run_id, evaluation_number, created_at, simulation_status, run_state")
     if not 0 <= int(objective) < study.n_objectives:
         raise ValidationError(f"objective={objective!r}: the study has {study.n_objectives} objective(s)")
     value = values[:, int(objective)] if len(rows) else np.empty(0)
+    status = np.array([r[3] for r in rows], dtype=object)
+    pruned = np.array([r[4] == "pruned" for r in rows], dtype=bool)
+    state = np.select([status == "success", status == "infeasible", pruned], ["feasible", "infeasible", "pruned"],
+                      "failed")  # run_state_label, for every row at once
     frame = pd.DataFrame(
         {"run_id": [r[0] for r in rows], "evaluation_number": [r[1] for r in rows], "created_at": [r[2] for r in rows],
-         "value": value, "state": [run_state_label(r[3], r[4]) for r in rows]})
+         "value": value, "state": state})
     maximize = study.directions[int(objective)] == "maximize"
     feasible = np.where((frame["state"] == "feasible") & np.isfinite(value), value, -np.inf if maximize else np.inf)
     best = np.maximum.accumulate(feasible) if maximize else np.minimum.accumulate(feasible)
     frame["best_so_far"] = np.where(np.isfinite(best), best, np.nan)
     total = len(frame)
+    frame.attrs["state_counts"] = frame["state"].value_counts().to_dict()  # of every evaluation, before thinning
     if total > max_points:
         step = -(-total // int(max_points))
         improved = np.r_[True, np.diff(np.nan_to_num(frame["best_so_far"].to_numpy(), nan=np.inf)) != 0]

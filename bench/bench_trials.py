@@ -1,0 +1,109 @@
+"""How fast the Trials page opens on a study of 100,000 evaluations, in a real browser.
+
+Builds (or reuses with --keep) a SQLite database holding one Optuna-like study: 100,000 evaluations
+of four named parameters (one categorical), about a third pruned with learning curves of 10 steps,
+constraints, a few infeasible; runs ``streamlit run app.py`` on it and opens each view of the Trials
+page in Debian's Chromium (Playwright), as a first visit of that URL: "full load" is from navigation
+until the script has finished and every chart is drawn (tests/browser/render_complete.js). Prints one
+line per view with the median of ``--repeat`` loads after one warm-up load.
+
+    python bench/bench_trials.py --keep bench/out/trials_100k.db
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+sys.path.insert(0, str(REPO))
+
+STUDY = "bench_trials"
+VIEWS = ["History", "Learning curves", "Importance", "Slice", "Contour & rank", "EDF", "Timeline",
+         "Parallel coordinates"]
+
+
+def build(path: Path, n: int) -> None:
+    from storage import DatabaseMetadataService
+
+    rng = np.random.default_rng(0)
+    db = DatabaseMetadataService(str(path))
+    db.create_study({"study_id": STUDY, "study_type": "bayesian_optimization", "optimization_objective": "loss",
+                     "parameter_names": ["kind", "lr", "momentum", "width"],
+                     "parameter_choices": {"kind": ["adam", "sgd", "rmsprop"]}})
+    start = np.datetime64("2026-01-01T00:00:00")
+    for first in range(0, n, 10_000):
+        size = min(10_000, n - first)
+        kind, lr, momentum, width = rng.integers(0, 3, size), rng.random(size), rng.random(size), rng.random(size)
+        loss = 5 * (lr - 0.3) ** 2 + 0.5 * momentum + 0.1 * kind + 0.05 * rng.random(size)
+        pruned = rng.random(size) < 0.33
+        runs = []
+        for i in range(size):
+            number = first + i
+            state = "pruned" if pruned[i] else "complete"
+            status = "failed" if pruned[i] else ("infeasible" if width[i] > 0.98 else "success")
+            runs.append({"study_id": STUDY, "evaluation_number": number, "fitness": float(loss[i]),
+                         "objectives": [float(loss[i])],
+                         "parameter_vector": [float(kind[i]), float(lr[i]), float(momentum[i]), float(width[i])],
+                         "simulation_status": status, "run_state": state, "evaluation_time_seconds": 1.5,
+                         "created_at": str(start + np.timedelta64(2 * number, "s")).replace("T", " "),
+                         "constraint_violations": {"constraints": [float(width[i] - 0.98)], "names": ["width"]}})
+        ids = db.log_study_runs(runs)
+        curves = {run_id: [(step, float(loss[i] + 1.0 / (step + 1))) for step in range(10 if not pruned[i] else 3)]
+                  for i, run_id in enumerate(ids) if i % 3 == 0}
+        db.log_learning_curves(STUDY, curves)
+    db.update_study_status(STUDY, "completed")
+    db.analyze_parameter_importance(STUDY)  # stored, as after a first "Compute importance"
+    db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--evaluations", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="Database file to build once and reuse.")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench_trials_"))
+    path = args.keep or folder / "hive.db"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        build(path, args.evaluations)
+        print(f"built {args.evaluations:,} evaluations in {time.perf_counter() - started:.0f} s: {path}")
+
+    from playwright.sync_api import sync_playwright
+    from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, Server, open_page
+
+    server = Server(folder, {"HIVE_DB_URL": str(path.resolve()), "HIVE_HOME": str(folder)})
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            print(f"{'view':<22} full load (median of {args.repeat}, s)  all")
+            for view in VIEWS:
+                url = f"trials?study={STUDY}&view={view.replace(' ', '+').replace('&', '%26')}"
+                open_page(page, server, url, "Trials", timeout_s=180)   # warm-up
+                times = []
+                for _ in range(args.repeat):
+                    page.goto("about:blank")
+                    started = time.perf_counter()
+                    open_page(page, server, url, "Trials", timeout_s=180)
+                    times.append(time.perf_counter() - started)
+                print(f"{view:<22} {statistics.median(times):>6.2f}                      "
+                      + " ".join(f"{t:.2f}" for t in times))
+            browser.close()
+    finally:
+        server.stop()
+    print(f"load average: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
