@@ -16,11 +16,13 @@ import click
 
 from storage.errors import HiveError
 
+from . import experiments  # noqa: F401  (registers query experiments / experiment / decisions)
 from .common import settings
 from .db import db
 from .demo import demo
 from .imports import import_group
 from .query import export, query
+from .report import report
 from .runs import runs
 
 
@@ -98,6 +100,7 @@ cli.add_command(import_group)
 cli.add_command(query)
 cli.add_command(export)
 cli.add_command(runs)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> int:

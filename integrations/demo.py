@@ -13,6 +13,9 @@ Every study is produced by the real integrations on the model of ``integrations.
                                 share, with uncertainty and sensitivity results
 ``demo_milp_expansion``         HiGHS capacity expansion MILP (integer unit counts) with its
                                 incumbent / bound / gap progress
+``zdt1_<algorithm>_seed<k>``    experiment ``zdt1 algorithms``: NSGA-II, SMS-EMOA and random
+                                search with one budget (20 x 30 evaluations) on ZDT1 (10
+                                variables), seeds 1 to 5 each; labels ``algorithm`` and ``seed``
 ==============================  =========================================================
 
 plus hourly re-simulations (``simulation_runs`` with cost, CO2, renewable fraction and
@@ -65,6 +68,13 @@ STUDY_IDS = (
     "demo_mc_fuel_and_capex",
     "demo_milp_expansion",
 )
+# The experiment: algorithms compared across seeds on one problem and one evaluation budget.
+EXPERIMENT = "zdt1 algorithms"
+EXPERIMENT_ALGORITHMS = ("NSGA-II", "SMS-EMOA", "random search")
+EXPERIMENT_SEEDS = (1, 2, 3, 4, 5)
+EXPERIMENT_POPULATION, EXPERIMENT_GENERATIONS, ZDT1_VARIABLES = 20, 30, 10
+EXPERIMENT_STUDY_IDS = tuple(f"zdt1_{a.lower().replace(' ', '_').replace('-', '')}_seed{k}"
+                             for a in EXPERIMENT_ALGORITHMS for k in EXPERIMENT_SEEDS)
 _METADATA = {"demo": True, "scenario": "island microgrid: PV, wind, battery, diesel (integrations.microgrid)"}
 
 
@@ -81,10 +91,11 @@ def build_demo(service: Any, report: Callable[[str], None] | None = None) -> lis
         lambda: _running(service, site, say),
         lambda: _monte_carlo(service, site, say),
         lambda: _milp(service, site, say),
+        lambda: _experiment(service, say),
     )
     for build in builders:
         build()
-    return list(STUDY_IDS)
+    return list(STUDY_IDS) + list(EXPERIMENT_STUDY_IDS)
 
 
 # -------------------------------------------------------------------------------- GA studies
@@ -311,3 +322,47 @@ def _milp(service: Any, site: microgrid.Site, say: Callable[[str], None]) -> Non
             _simulation_record(site, design, result.run_id, "MILP design, full-year hourly check", study_id)
         )
     say(f"{study_id}: {result.model_status}, {len(result.progress)} progress rows, completed")
+
+
+# ----------------------------------------------------------------------------------- experiment
+
+
+def _experiment_algorithm(name: str):
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.algorithms.moo.sms import SMSEMOA
+    from pymoo.algorithms.soo.nonconvex.random_search import RandomSearch
+
+    if name == "NSGA-II":
+        return NSGA2(pop_size=EXPERIMENT_POPULATION)
+    if name == "SMS-EMOA":
+        return SMSEMOA(pop_size=EXPERIMENT_POPULATION)
+    return RandomSearch(n_points_per_iteration=EXPERIMENT_POPULATION)   # the baseline: same budget, no search
+
+
+def _experiment(service: Any, say: Callable[[str], None]) -> None:
+    """Three algorithms x five seeds on ZDT1, one study each, in experiment ``EXPERIMENT``."""
+    from pymoo.optimize import minimize
+    from pymoo.problems import get_problem
+
+    problem = get_problem("zdt1", n_var=ZDT1_VARIABLES)
+    made = 0
+    for study_id, (algorithm, seed) in zip(EXPERIMENT_STUDY_IDS, ((a, k) for a in EXPERIMENT_ALGORITHMS
+                                                                   for k in EXPERIMENT_SEEDS)):
+        record = {
+            "study_id": study_id, "study_type": "genetic_algorithm", "study_name": f"ZDT1, {algorithm}, seed {seed}",
+            "description": f"{algorithm} on ZDT1 ({ZDT1_VARIABLES} variables) with {EXPERIMENT_POPULATION} x "
+                           f"{EXPERIMENT_GENERATIONS} evaluations, seed {seed}: one run of experiment {EXPERIMENT!r}.",
+            "optimization_objective": "f1,f2", "objective_directions": ["minimize", "minimize"],
+            "parameter_names": [f"x{i + 1}" for i in range(ZDT1_VARIABLES)], "status": "running",
+            "experiment": EXPERIMENT, "labels": {"algorithm": algorithm, "seed": seed},
+            "metadata_json": {"demo": True, "problem": "ZDT1", "algorithm": algorithm, "seed": seed},
+        }
+        if not _create(service, record, say):
+            continue
+        recorder = HiveRecorder(service, study_id, objective_names=["f1", "f2"])
+        recorder.complete(minimize(problem, _experiment_algorithm(algorithm), ("n_gen", EXPERIMENT_GENERATIONS),
+                                   seed=seed, callback=recorder))
+        made += 1
+    if made:
+        say(f"experiment {EXPERIMENT!r}: {made} studies ({', '.join(EXPERIMENT_ALGORITHMS)} x seeds "
+            f"{EXPERIMENT_SEEDS[0]}-{EXPERIMENT_SEEDS[-1]}), completed")

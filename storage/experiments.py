@@ -62,17 +62,21 @@ class ExperimentAnalysis:
         """One attainment surface's points in the objectives' own units."""
         return self.space.to_units(self.surfaces_min[group][level]).reshape(-1, 2)
 
-    def attainment_difference(self, group_a: str, group_b: str) -> pd.DataFrame:
-        """``analysis.experiments.attainment_difference`` of two groups, rectangles in the objectives'
-        own units (a maximized objective's corners negated back; ``x0 <= x1`` and ``y0 <= y1`` kept)."""
+    def difference_min(self, group_a: str, group_b: str) -> pd.DataFrame:
+        """``analysis.experiments.attainment_difference`` of two groups, in minimization form (for charts)."""
         for group in (group_a, group_b):
             if group not in self.sets_min:
                 raise ValidationError(f"group={group!r}: not a group of {self.by} with attainment sets "
                                       f"(groups: {', '.join(self.sets_min)})")
         try:
-            frame = stats.attainment_difference(self.sets_min[group_a], self.sets_min[group_b])
+            return stats.attainment_difference(self.sets_min[group_a], self.sets_min[group_b])
         except ValueError as error:
             raise ValidationError(f"attainment difference of {group_a!r} and {group_b!r}: {error}") from None
+
+    def attainment_difference(self, group_a: str, group_b: str) -> pd.DataFrame:
+        """The same rectangles in the objectives' own units (a maximized objective's corners negated back,
+        ``x0 <= x1`` and ``y0 <= y1`` kept)."""
+        frame = self.difference_min(group_a, group_b)
         for axis, direction in zip(("x", "y"), self.space.directions):
             if direction == "maximize":
                 frame[[f"{axis}0", f"{axis}1"]] = -frame[[f"{axis}1", f"{axis}0"]].to_numpy()
@@ -87,7 +91,9 @@ def _sort_key(value):
     return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
 
 
-def _grouping(frame: pd.DataFrame, by: str | None, experiment: str) -> tuple[str, list[str]]:
+def grouping(frame: pd.DataFrame, by: str | None, experiment: str) -> tuple[str, list[str]]:
+    """The label to group by (``by``, checked, or the default: see ``experiment_analysis``) and every label
+    the studies of ``frame`` (``queries.experiment_studies``) carry."""
     names = list(dict.fromkeys(name for labels in frame["labels"] for name in labels))
     if by is not None:
         if by not in names:
@@ -106,7 +112,7 @@ def experiment_analysis(reader: Reader, experiment: str, by: str | None = None) 
     """Read experiment ``experiment``'s studies and compare them grouped by label ``by`` (default:
     ``algorithm`` when the studies have it, else the first label whose values differ)."""
     frame = queries.experiment_studies(reader, experiment)
-    by, label_names = _grouping(frame, by, experiment)
+    by, label_names = grouping(frame, by, experiment)
     studies = {row["study_id"]: row for row in frame.to_dict("records")}
     spaces = {sid: ObjectiveSpace.of(objective_names(s), s["objective_directions"]) for sid, s in studies.items()}
     counts = Counter(spaces.values())
