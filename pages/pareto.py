@@ -13,6 +13,7 @@ from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import OPEN_COLUMN, design_links, picked_study
 from ui.routing import run_inside_app
+from ui.tables import display_frame
 from ui.text import plain
 
 run_inside_app()
@@ -130,7 +131,7 @@ else:
     if len(selected) == 1:
         st.page_link("pages/design.py", label=f"Open design {selected[0]}", icon=":material/tune:",
                      query_params={"study": study_id, "run": selected[0]})
-    st.dataframe(design_links(designs, study_id), hide_index=True, width="stretch", key="selected_table",
+    st.dataframe(display_frame(design_links(designs, study_id)), hide_index=True, width="stretch", key="selected_table",
                  column_config=OPEN_COLUMN)
     csv_button(designs, f"{study_id}_selected_designs", "selected")
 

@@ -14,6 +14,7 @@ from storage import queries
 from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import configured_project, prompt_store, reader
+from ui.tables import display_frame
 from ui.downloads import chart, csv_button
 from ui.routing import run_inside_app
 from ui.text import show_error
@@ -75,12 +76,14 @@ except HiveError as error:
     show_error(error)
     st.stop()
 
-cols = st.columns(5)
-cols[0].metric("Runs", analytics.get("total_runs", 0))
-cols[1].metric("Success rate", "-" if analytics.get("success_rate") is None else f"{analytics['success_rate']:.0%}")
-cols[2].metric("Avg improvement", "-" if analytics.get("avg_improvement") is None else f"{analytics['avg_improvement']:+.4f}")
-cols[3].metric("Tokens", f"{int(analytics.get('total_tokens') or 0):,}")
-cols[4].metric("Cost", f"${float(analytics.get('total_cost') or 0):,.2f}")
+with st.container(horizontal=True, gap="large"):   # cards as wide as their values: never cut
+    st.metric("Runs", analytics.get("total_runs", 0), width="content")
+    st.metric("Success rate", "-" if analytics.get("success_rate") is None else f"{analytics['success_rate']:.0%}",
+              width="content")
+    st.metric("Avg improvement", "-" if analytics.get("avg_improvement") is None
+              else f"{analytics['avg_improvement']:+.4f}", width="content")
+    st.metric("Tokens", f"{int(analytics.get('total_tokens') or 0):,}", width="content")
+    st.metric("Cost", f"${float(analytics.get('total_cost') or 0):,.2f}", width="content")
 
 st.subheader("Leaderboard (completed runs by final score)")
 if leaderboard.empty:
@@ -111,12 +114,14 @@ urlstate.put("run", run_id)
 summary = store.run_summary(run_id)
 iterations = pd.DataFrame(store.get_iterations(run_id))
 run = summary["run"]
-cols = st.columns(5)
-cols[0].metric("Status", run["status"])
-cols[1].metric("Final score", "-" if run.get("final_score") is None else f"{run['final_score']:.4f}")
-cols[2].metric("Tokens", f"{int((run.get('prompt_tokens') or 0) + (run.get('completion_tokens') or 0)):,}")
-cols[3].metric("Cost", f"${float(run.get('cost') or 0):,.4f}")
-cols[4].metric("Avg latency", "-" if run.get("avg_latency_ms") is None else f"{run['avg_latency_ms']:,.0f} ms")
+with st.container(horizontal=True, gap="large"):
+    st.metric("Status", run["status"], width="content")
+    st.metric("Final score", "-" if run.get("final_score") is None else f"{run['final_score']:.4f}", width="content")
+    st.metric("Tokens", f"{int((run.get('prompt_tokens') or 0) + (run.get('completion_tokens') or 0)):,}",
+              width="content")
+    st.metric("Cost", f"${float(run.get('cost') or 0):,.4f}", width="content")
+    st.metric("Avg latency", "-" if run.get("avg_latency_ms") is None else f"{run['avg_latency_ms']:,.0f} ms",
+              width="content")
 if run.get("error_message"):
     st.text(f"Error: {run['error_message']}")
 
@@ -228,9 +233,5 @@ if samples.empty:
 else:
     if failed_first:
         samples = samples.sort_values(["success", "iteration", "sample_index"], kind="stable")
-    shown = samples.copy()
-    for column in ("input", "output", "expected"):
-        if column in shown:
-            shown[column] = shown[column].map(lambda v: None if v is None else str(v))
-    st.dataframe(shown, hide_index=True, width="stretch", key="samples")
+    st.dataframe(display_frame(samples), hide_index=True, width="stretch", key="samples")  # JSON cells as JSON
     csv_button(samples, f"{run_id}_samples", "samples")

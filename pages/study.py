@@ -11,6 +11,7 @@ from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import OPEN_COLUMN, design_links, picked_study
 from ui.routing import run_inside_app
+from ui.tables import display_frame
 
 run_inside_app()
 
@@ -22,13 +23,16 @@ study = picked_study(db)
 study_id = study["study_id"]
 
 objectives = exports.objective_names(study)
-cols = st.columns(6)
-cols[0].metric("Type", study["study_type"])
-cols[1].metric("Status", study["status"])
-cols[2].metric("Runs", f"{int(study['run_count'] or 0):,}")
-cols[3].metric("Best fitness", "-" if study["best_fitness"] is None or math.isnan(study["best_fitness"]) else f"{study['best_fitness']:.6g}")
-cols[4].metric("Progress", "-" if study["progress_percent"] is None or math.isnan(study["progress_percent"]) else f"{study['progress_percent']:.0f}%")
-cols[5].metric("Time (s)", "-" if study["execution_time_seconds"] is None or math.isnan(study["execution_time_seconds"]) else f"{study['execution_time_seconds']:.1f}")
+with st.container(horizontal=True, gap="large"):   # each card as wide as its value: never "geneti..."
+    for label, value in (
+        ("Type", study["study_type"]),
+        ("Status", study["status"]),
+        ("Runs", f"{int(study['run_count'] or 0):,}"),
+        ("Best fitness", "-" if study["best_fitness"] is None or math.isnan(study["best_fitness"]) else f"{study['best_fitness']:.6g}"),
+        ("Progress", "-" if study["progress_percent"] is None or math.isnan(study["progress_percent"]) else f"{study['progress_percent']:.0f}%"),
+        ("Time (s)", "-" if study["execution_time_seconds"] is None or math.isnan(study["execution_time_seconds"]) else f"{study['execution_time_seconds']:.1f}"),
+    ):
+        st.metric(label, value, width="content")
 st.text(f"Objectives: {', '.join(f'{n} ({d})' for n, d in zip(objectives, study['objective_directions']))}")
 if study.get("description"):
     st.text(study["description"])
@@ -62,8 +66,8 @@ with runs_tab:
     urlstate.put("page", page if page > 1 else None)
     rows = queries.query_study_runs(db, study_id, filters, sort, descending, page_size, (page - 1) * page_size)
     table = exports.spread_columns(rows, study)
-    st.dataframe(design_links(table, study_id) if len(table) else table, hide_index=True, width="stretch",
-                 key="runs_table", column_config=OPEN_COLUMN)
+    st.dataframe(display_frame(design_links(table, study_id) if len(table) else table), hide_index=True,
+                 width="stretch", key="runs_table", column_config=OPEN_COLUMN)
     csv_button(table, f"{study_id}_runs_page{page}", "runs")
 
 with best_tab:
@@ -75,7 +79,7 @@ with best_tab:
                  *[c for c in best.columns if c.startswith("param:")], *[f"sim:{k}" for k in queries.SIMULATION_KPIS]]
         if (best["evaluations"] > 1).any():
             st.caption("Each design once, at its best evaluation; evaluations: how often the optimizer evaluated it.")
-        st.dataframe(design_links(best[[c for c in shown if c in best.columns]], study_id), hide_index=True,
+        st.dataframe(display_frame(design_links(best[[c for c in shown if c in best.columns]], study_id)), hide_index=True,
                      width="stretch", key="best_table", column_config=OPEN_COLUMN)
         if best[[f"sim:{k}" for k in queries.SIMULATION_KPIS]].notna().any().any():
             st.caption("Linked simulation KPIs are shown for designs whose simulation was logged.")
