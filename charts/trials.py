@@ -19,11 +19,10 @@ from charts.style import titled
 STATE_COLORS = {"feasible": "#0068c9", "infeasible": "#9aa0a6", "pruned": "#ff8700", "failed": "#d62728"}
 STATE_SYMBOLS = {"feasible": "circle", "infeasible": "circle-open", "pruned": "x", "failed": "x"}
 BEST_COLOR = "#d62728"
-WEBGL_ABOVE = 2000  # points; SVG beyond this slows the browser down
-
-
 def _scatter(n: int):
-    return go.Scattergl if n > WEBGL_ABOVE else go.Scatter
+    # SVG always: without a GPU (servers, CI, many laptops in remote sessions) a WebGL chart takes
+    # seconds to set up; the queries bound the points instead.
+    return go.Scatter
 
 
 def history_figure(history: pd.DataFrame, value_title: str, title: str, x: str = "evaluation_number",

@@ -27,7 +27,7 @@ from ui.text import plain, show_error
 
 VIEWS = ["History", "Learning curves", "Importance", "Slice", "Contour & rank", "EDF", "Timeline",
          "Parallel coordinates"]
-SAMPLE = 5000  # evaluations drawn by the slice, contour, rank and parallel-coordinates views
+SAMPLE = 2000  # evaluations drawn by the slice, contour, rank and parallel-coordinates views (SVG stays fast)
 
 run_inside_app()
 
@@ -92,7 +92,7 @@ def numeric_or_choice(frame: pd.DataFrame) -> list[str]:
 
 try:
     if view == "History":
-        history = queries.get_trial_history(db, study_id, k)
+        history = queries.get_trial_history(db, study_id, k, max_points=3000)
         by_time = st.toggle("By completion time", value=urlstate.get_bool("bytime"), key="trials_bytime")
         urlstate.put("bytime", by_time)
         values = history["value"].astype(float)
