@@ -439,6 +439,8 @@ def _trial_metadata(trial, start: datetime | None, complete: datetime | None) ->
         metadata["datetime_complete"] = complete.isoformat()
     if trial.user_attrs:
         metadata["user_attrs"] = _json_value(trial.user_attrs, f"trial {trial.number} user_attrs")
+    if trial.system_attrs:   # what Optuna and its samplers recorded (constraints, generation, grid id...)
+        metadata["system_attrs"] = _json_value(trial.system_attrs, f"trial {trial.number} system_attrs")
     return metadata
 
 

@@ -136,12 +136,14 @@ if len(repeats) > 1:
 
 metadata = decoded(run.get("metadata_json"))
 if isinstance(metadata, dict):
-    # An Optuna import keeps the trial's user attributes and exact datetimes here: shown as a table.
+    # An Optuna import keeps the trial's user and system attributes and exact datetimes here: a table.
     attributes = metadata.get("user_attrs") if isinstance(metadata.get("user_attrs"), dict) else {}
+    system = metadata.get("system_attrs") if isinstance(metadata.get("system_attrs"), dict) else {}
     times = {key: metadata[key] for key in ("datetime_start", "datetime_complete") if key in metadata}
-    others = {k: v for k, v in metadata.items() if k not in ("user_attrs", "datetime_start", "datetime_complete")}
-    rows = ([("user", k, v) for k, v in attributes.items()] + [("time (UTC)", k, v) for k, v in times.items()]
-            + [("other", k, v) for k, v in others.items()])
+    shown = ("user_attrs", "system_attrs", "datetime_start", "datetime_complete")
+    others = {k: v for k, v in metadata.items() if k not in shown}
+    rows = ([("user", k, v) for k, v in attributes.items()] + [("system", k, v) for k, v in system.items()]
+            + [("time (UTC)", k, v) for k, v in times.items()] + [("other", k, v) for k, v in others.items()])
     if rows:
         st.markdown("**Attributes**")
         st.dataframe(display_frame(pd.DataFrame(rows, columns=["kind", "name", "value"]).astype({"value": object})),

@@ -7,6 +7,7 @@ trials themselves. SQLite and PostgreSQL (the README's application role reads, a
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -169,6 +170,10 @@ def test_design_page_is_the_trial_detail(dash, optuna_studies):
     assert f"Infeasible: x_at_most_1.5 above 0." in [t.value for t in at.text]
     attributes = next(d.value for d in at.dataframe if "kind" in d.value.columns)
     assert {"tag": f"layers={trial.params['layers']}"}.items() <= dict(zip(attributes["name"], attributes["value"])).items()
+    system = attributes[attributes["kind"] == "system"]                # Optuna's own system attributes, as text
+    assert set(system["name"]) == set(trial.system_attrs)
+    assert all(json.loads(v) == trial.system_attrs[k] or v == str(trial.system_attrs[k])
+               for k, v in zip(system["name"], system["value"]))
     parameters = next(d.value for d in at.dataframe if "parameter" in d.value.columns)
     assert dict(zip(parameters["parameter"], parameters["value"]))["kind"] == trial.params["kind"]   # the label
     pruned = next(t for t in study.trials if t.state == TrialState.PRUNED)

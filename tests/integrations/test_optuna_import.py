@@ -225,6 +225,7 @@ def test_constrained_single_objective_with_pruned_failed_and_categorical_trials(
             assert run["constraint_violations"] is None
         kept = json.loads(run["metadata_json"])
         assert _same(_tokens_back(kept["user_attrs"]), trial.user_attrs)  # NaN and inf attributes kept
+        assert _same(_tokens_back(kept.get("system_attrs", {})), trial.system_attrs)   # and Optuna's own
         own = json.loads(run["parameter_names"]) if run["parameter_names"] else None
         assert own == (None if "momentum" in trial.params else sorted(trial.params))
     # The cases the study was built to hold, by Optuna's own account.
