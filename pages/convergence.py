@@ -37,8 +37,13 @@ try:
 except HiveError as error:
     show_error(error)
     st.stop()
+without = [sid for sid, h in histories.items() if h.empty]
+if without:   # a TPE or random study has evaluations, not generations: its history is on Trials
+    st.caption(plain(f"{', '.join(without)}: no generations; the history by evaluation is on the Trials page."))
+    for sid in without[:3]:
+        st.page_link("pages/trials.py", label=f"History of {sid} by evaluation", icon=":material/timeline:",
+                     query_params={"study": sid})
 if all(h.empty for h in histories.values()):
-    st.info("These studies have no generations yet (runs without generation numbers have no convergence history).")
     st.stop()
 
 colors = study_colors(chosen)                      # one colour per study on every chart of the page

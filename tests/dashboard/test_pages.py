@@ -814,10 +814,13 @@ def test_convergence_url_state_log_axis_and_band(dash):
 
 def test_convergence_of_a_study_without_generations(dash):
     at = dash.open(CONVERGENCE, studies="ga_empty")
-    assert texts(at.info) == ["These studies have no generations yet (runs without generation numbers have no "
-                              "convergence history)."]
+    assert "ga_empty: no generations; the history by evaluation is on the Trials page." in texts(at.caption)
+    links = at.get("page_link")
+    assert [link.proto.label for link in links] == ["History of ga_empty by evaluation"]
+    assert not at.get("plotly_chart")
     at = dash.open(CONVERGENCE, studies="mc_risk")                     # Monte Carlo: no generations
-    assert not at.get("plotly_chart") and at.info
+    assert not at.get("plotly_chart") and [link.proto.label for link in at.get("page_link")] == [
+        "History of mc_risk by evaluation"]
 
 
 # ------------------------------------------------------------------------------ Pareto explorer
