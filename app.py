@@ -61,6 +61,7 @@ pages = [
     st.Page("pages/study.py", title="Study detail", icon=":material/search:"),
     st.Page("pages/design.py", title="Design", icon=":material/tune:"),
     st.Page("pages/compare.py", title="Compare studies", icon=":material/compare_arrows:"),
+    st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
     st.Page("pages/convergence.py", title="Convergence", icon=":material/trending_down:"),
     st.Page("pages/trials.py", title="Trials", icon=":material/timeline:"),
     st.Page("pages/pareto.py", title="Pareto explorer", icon=":material/scatter_plot:"),

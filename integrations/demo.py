@@ -86,16 +86,18 @@ def build_demo(service: Any, report: Callable[[str], None] | None = None) -> lis
     say = report or (lambda line: None)
     site = microgrid.synthetic_site(SITE_SEED)
     builders = (
+        # The experiment first: the microgrid studies are then the most recently updated, which the
+        # dashboard's pages open on.
+        lambda: _experiment(service, say),
         lambda: _nsga2_pair(service, site, say),
         lambda: _nsga3(service, site, say),
         lambda: _running(service, site, say),
         lambda: _monte_carlo(service, site, say),
         lambda: _milp(service, site, say),
-        lambda: _experiment(service, say),
     )
     for build in builders:
         build()
-    return list(STUDY_IDS) + list(EXPERIMENT_STUDY_IDS)
+    return list(EXPERIMENT_STUDY_IDS) + list(STUDY_IDS)
 
 
 # -------------------------------------------------------------------------------- GA studies

@@ -19,8 +19,8 @@ run_inside_app()
 TYPES = list(STUDY_TYPES)
 STATUSES = ["pending", "running", "completed", "failed"]
 PAGE_SIZE = 500
-COLUMNS = ["study_id", "study_name", "study_type", "status", "progress_percent", "run_count", "best_fitness",
-           "optimization_objective", "created_at", "completed_at", "execution_time_seconds"]
+COLUMNS = ["study_id", "study_name", "experiment", "labels", "study_type", "status", "progress_percent", "run_count",
+           "best_fitness", "optimization_objective", "created_at", "completed_at", "execution_time_seconds"]
 
 st.title("Studies")
 db = reader()
@@ -39,16 +39,28 @@ with st.container(horizontal=True):
                               key="f_status")
     text = st.text_input("Name or description contains", value=urlstate.get("q", ""), key="f_text")
     span = st.date_input("Created between", value=tuple(saved_span) if len(saved_span) == 2 else (), key="f_created")
+    try:
+        experiments = queries.list_experiments(db)["experiment"].tolist()
+    except HiveError as error:
+        show_error(error)
+        st.stop()
+    choices = [None, *experiments]          # None: any experiment, or none
+    experiment = st.selectbox("Experiment", choices, index=urlstate.choose(choices, urlstate.get("experiment")),
+                              format_func=lambda e: "any" if e is None else e, key="f_experiment",
+                              disabled=not experiments,
+                              help="Studies of one problem, several algorithms and seeds (create_study's experiment)")
 span = tuple(span) if isinstance(span, (tuple, list)) and len(span) == 2 else ()
 urlstate.put("type", types)
 urlstate.put("status", statuses)
 urlstate.put("q", text)
 urlstate.put("created", [d.isoformat() for d in span] if span else None)
+urlstate.put("experiment", experiment)
 
 
 def filters() -> dict:
     return {"study_type": types, "status": statuses, "text": text or None,
-            "created_from": span[0] if span else None, "created_to": span[1] if span else None}
+            "created_from": span[0] if span else None, "created_to": span[1] if span else None,
+            "experiment": experiment}
 
 
 def load() -> pd.DataFrame:
@@ -58,7 +70,7 @@ def load() -> pd.DataFrame:
 
 def show(frame: pd.DataFrame) -> None:
     if frame.empty:
-        if text or types or statuses or span:
+        if text or types or statuses or span or experiment:
             st.info("No study matches these filters. Clear a filter to see more.")
         else:
             st.info("No studies yet. Log one from an optimizer (see the README), or fill this database "
@@ -72,6 +84,9 @@ def show(frame: pd.DataFrame) -> None:
     if total > len(frame):
         st.caption(f"Showing the newest {len(frame):,} of {total:,} studies; filter to narrow the list.")
     view = frame[COLUMNS].copy()
+    # labels as text a person reads: algorithm=NSGA-II, seed=3
+    view["labels"] = [", ".join(f"{k}={v}" for k, v in labels.items()) if labels else "" for labels in view["labels"]]
+    view["experiment"] = view["experiment"].fillna("")   # a blank, not "None"
     view.insert(0, "open", ["study?study=" + quote(s, safe="") for s in view["study_id"]])
     st.dataframe(
         view, hide_index=True, width="stretch", key="studies_table",

@@ -41,9 +41,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEMO_STUDIES = ("demo_nsga2_pop40", "demo_nsga2_pop80", "demo_nsga3_three_objectives", "demo_nsga2_running",
                 "demo_mc_fuel_and_capex", "demo_milp_expansion")
+# The demo's experiment: three algorithms x five seeds on ZDT1 (integrations.demo).
+EXPERIMENT_STUDIES = tuple(f"zdt1_{a}_seed{k}" for a in ("nsgaii", "smsemoa", "random_search") for k in range(1, 6))
 # The sidebar's pages, in order (their URL paths are read from the sidebar links, not assumed).
-PAGE_TITLES = ["Studies", "Study detail", "Design", "Compare studies", "Convergence", "Pareto explorer",
-               "Sensitivity & uncertainty", "Prompt optimization", "Data & export"]
+PAGE_TITLES = ["Studies", "Study detail", "Design", "Compare studies", "Experiments", "Convergence", "Trials",
+               "Pareto explorer", "Sensitivity & uncertainty", "Prompt optimization", "Data & export"]
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_DESCRIPTION = "![tracker](https://example.invalid/pixel.png) <script>alert(2)</script> **not bold**"
 
@@ -268,12 +270,12 @@ def test_quick_start_fills_the_demo_and_every_page_opens_cleanly(quickstart, pag
     assert quickstart.first_view_warnings == 0                          # no "demo failed: ..." on the first view
     assert quickstart.db_path.exists()
     ids = {row["study_id"] for row in db_rows(quickstart.db_path, "SELECT study_id FROM studies")}
-    assert ids == set(DEMO_STUDIES)
+    assert ids == set(DEMO_STUDIES) | set(EXPERIMENT_STUDIES)
     open_page(page, quickstart, "", "Studies")
     metrics = page.locator('[data-testid="stMetric"]')
     shown = {metrics.nth(i).locator('[data-testid="stMetricLabel"]').inner_text().strip():
              metrics.nth(i).locator('[data-testid="stMetricValue"]').inner_text().strip() for i in range(metrics.count())}
-    assert shown == {"Pending": "0", "Running": "1", "Completed": "5", "Failed": "0"}
+    assert shown == {"Pending": "0", "Running": "1", "Completed": str(5 + len(EXPERIMENT_STUDIES)), "Failed": "0"}
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert str(quickstart.db_path) in sidebar.replace("\u200b", "")     # the embedded default, named
     assert "/\u200b" in sidebar                                         # and it wraps between folders only
@@ -541,6 +543,7 @@ TOUR = [
     ("study_detail_parameters", "study?study=demo_nsga2_pop40", "Study detail", "Parameter distributions"),
     ("design", "design?study=demo_nsga2_pop40&run=demo_nsga2_pop40:0", "Design", None),
     ("compare", "compare", "Compare studies", None),
+    ("experiments", "experiments", "Experiments", None),
     ("convergence", "convergence?studies=demo_nsga2_pop40,demo_nsga2_pop80", "Convergence", None),
     ("convergence_milp", "convergence?studies=demo_milp_expansion", "Convergence", None),
     ("trials", "trials?study=demo_nsga2_pop40", "Trials", None),
@@ -556,6 +559,10 @@ TOUR_TITLES = {
     "convergence": ["Best, average and worst annual_cost_usd (min) per generation", "Hypervolume per generation"],
     "convergence_milp": ["Incumbent and dual bound of annual_cost_usd (min), log scale",
                          "Relative gap between incumbent and dual bound"],
+    "experiments": ["Final hypervolume per study, by algorithm",
+                    "Hypervolume of the front so far: median across seeds, with the inter-quartile range",
+                    "Attainment surfaces: best (dotted), median (solid), worst (dashed)",
+                    "Attainment difference: NSGA-II against SMS-EMOA (darker: a larger share of runs ahead)"],
     "pareto": ["Pareto front: co2_t_per_year against annual_cost_usd"],
     "pareto_3d": ["Pareto front: annual_cost_usd, co2_t_per_year, unserved_energy_pct"],
     "sensitivity": ["Pearson correlation of each parameter with each objective",
