@@ -61,7 +61,8 @@ with st.container(horizontal=True, gap="large"):
     st.metric("Generation", "" if pd.isna(run["generation_number"]) else f"{int(run['generation_number']):,}", width="content")
     st.metric("Status", run["simulation_status"] + (f" ({run['run_state']})" if run.get("run_state") else ""), width="content")
     seconds = run["evaluation_time_seconds"]
-    st.metric("Evaluation time", "" if pd.isna(seconds) else f"{seconds:.3g} s", width="content")
+    if not pd.isna(seconds):   # not every optimizer times its evaluations: no empty card
+        st.metric("Evaluation time", f"{seconds:.3g} s", width="content")
     if len(directions) >= 2:
         st.metric("On the Pareto front", "yes" if run["is_pareto_optimal"] else "no", width="content")
 
@@ -82,7 +83,9 @@ with right:
     if table.empty:
         st.caption("This run recorded no parameters.")
     else:
-        st.dataframe(table.astype({"value": str}), hide_index=True, width="stretch", key="design_parameters")
+        # Labels as given, numbers with at most 10 significant digits (as in the other tables).
+        table["value"] = [f"{v:.10g}" if isinstance(v, float) else str(v) for v in table["value"]]
+        st.dataframe(table, hide_index=True, width="stretch", key="design_parameters")
 
 kpis = {k: run.get(k) for k in queries.SIMULATION_KPIS if run.get(k) is not None and not pd.isna(run.get(k))}
 if kpis:

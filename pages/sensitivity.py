@@ -12,6 +12,7 @@ from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_study
 from ui.routing import run_inside_app
+from ui.tables import display_frame
 from ui.text import plain, show_error
 
 run_inside_app()
@@ -51,12 +52,12 @@ if not rankings.empty:
     else:
         st.info(plain(f"No {measure} ranking of {objective}: the analysis stored no {measure} value for it. "
                       "Choose another measure or objective."))
-    st.dataframe(rankings, hide_index=True, width="stretch", key="rank_table")
+    st.dataframe(display_frame(rankings), hide_index=True, width="stretch", key="rank_table")
     csv_button(rankings, f"{study_id}_sensitivity", "rank")
 
 if not risk.empty:
     st.subheader("Uncertainty and risk")
-    st.dataframe(risk, hide_index=True, width="stretch", key="risk_table")
+    st.dataframe(display_frame(risk), hide_index=True, width="stretch", key="risk_table")
     csv_button(risk, f"{study_id}_uncertainty", "risk")
     names = exports.objective_names(study)
     sample = exports.spread_columns(queries.sample_study_runs(db, study_id, 200_000), study)
