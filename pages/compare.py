@@ -13,6 +13,7 @@ from charts.convergence import convergence_figure, hypervolume_comparison_figure
 from charts.distributions import fitness_distribution_figure
 from charts.pareto import fronts_overlay_figure
 from charts.style import study_colors
+from reports.study_report import study_report
 from storage import exports, queries
 from storage.exports import to_safe_csv
 from storage.errors import HiveError
@@ -61,6 +62,11 @@ with st.container(horizontal=True):
         file_name="chosen_designs.csv", mime="text/csv", key="chosen_designs", on_click="ignore", type="primary",
         help="One CSV: the Pareto front of each multi-objective study and the best 10 designs of each "
              "single-objective one, each design once, with a study column and named objectives and parameters.")
+    st.download_button(
+        "Download report (HTML)", data=lambda: study_report(db, chosen).html, file_name="comparison_report.html",
+        mime="text/html", key="report", on_click="ignore",
+        help="One file that opens offline: this comparison, then each study's summary, convergence, front with its "
+             "decision, uncertainty and sensitivity (large studies thinned, and it says so).")
 
 
 def caption_if(text: str | None) -> None:

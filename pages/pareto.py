@@ -6,10 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from analysis import pareto
+from charts.decisions import mark_decision, mark_ranking
 from charts.pareto import front_frame, inside, parallel_coordinates_figure, pareto_figure
 from storage import exports, queries
 from ui import urlstate
 from ui.connection import reader
+from ui.decisions import SHORT_NAMES, decision_history, rank_front, ranking_controls, record_form, score_words
 from ui.downloads import chart, csv_button
 from ui.pickers import OPEN_COLUMN, design_links, picked_study
 from ui.routing import run_inside_app
@@ -114,6 +116,14 @@ if len(dominated) > CLOUD_POINTS:  # thin the cloud on the server, evenly
     dominated = dominated.iloc[:: int(np.ceil(len(dominated) / CLOUD_POINTS))]
 figure = pareto_figure(front, dominated, x, y, z if three_d else None, knee, frame=not show_all, log_axes=tuple(logs),
                        cloud_label="dominated (even sample)" if sampled else "dominated")
+ranking = ranking_controls(names, directions, front) if len(front) else None
+ranked = rank_front(front, names, directions, ranking) if ranking else None
+history = exports.spread_columns(queries.get_decisions(db, study_id), study)
+if ranked is not None:
+    mark_ranking(figure, ranked.head(ranking.top), x, y, z if three_d else None,
+                 label=f"top {ranking.top} by {SHORT_NAMES[ranking.method]}")
+if len(history):
+    mark_decision(figure, front[front["run_id"] == history.iloc[0]["run_id"]], x, y, z if three_d else None)
 event = chart(figure, f"{study_id}_pareto", "pareto", on_select="rerun",
               selection_mode=("box", "lasso", "points"))
 
@@ -134,6 +144,29 @@ else:
     st.dataframe(display_frame(design_links(designs, study_id)), hide_index=True, width="stretch", key="selected_table",
                  column_config=OPEN_COLUMN)
     csv_button(designs, f"{study_id}_selected_designs", "selected")
+
+st.subheader("Ranked designs and the decision")
+if ranked is not None:
+    st.caption(plain(f"The front's top {ranking.top} by {SHORT_NAMES[ranking.method]}, numbered on the chart; "
+                     f"{score_words(ranking.method)}."))
+    top = ranked.head(ranking.top)[["rank", "run_id", "score"]]
+    top = top.merge(exports.spread_columns(queries.get_runs(db, study_id, top["run_id"].tolist()), study), on="run_id")
+    columns = ["rank", "run_id", "score", *names, *[c for c in top.columns if c.startswith("param:")]]
+    top = top[columns]
+    st.dataframe(display_frame(design_links(top, study_id)), hide_index=True, width="stretch", key="ranked_table",
+                 column_config=OPEN_COLUMN)
+    csv_button(top, f"{study_id}_ranked_{ranking.method}", "ranked")
+    options = [(run_id, f"#{rank} {run_id} (by {SHORT_NAMES[ranking.method]})", ranking.method,
+                {**ranking.settings, "rank": int(rank), "score": float(score)})
+               for rank, run_id, score in top[["rank", "run_id", "score"]].itertuples(index=False)]
+    on_front = set(front["run_id"])
+    options += [(run_id, f"{run_id} (selected on the chart)", "manual", {}) for run_id in selected
+                if run_id in on_front and run_id not in set(top["run_id"])]
+    record_form(study_id, options)
+if len(history):
+    decision_history(history, names)
+else:
+    st.caption("No decision recorded for this study yet.")
 
 st.subheader("Parallel coordinates (front)")
 detail = exports.spread_columns(queries.get_runs(db, study_id, front["run_id"].tolist()[:2000]), study) if len(front) else front

@@ -5,9 +5,11 @@ import math
 import streamlit as st
 
 from charts.distributions import parameter_histograms_figure
+from reports.study_report import study_report
 from storage import exports, queries
 from ui import urlstate
 from ui.connection import reader
+from ui.decisions import decision_history
 from ui.downloads import chart, csv_button
 from ui.pickers import OPEN_COLUMN, design_links, picked_study
 from ui.routing import run_inside_app
@@ -36,8 +38,19 @@ with st.container(horizontal=True, gap="large"):   # each card as wide as its va
 st.text(f"Objectives: {', '.join(f'{n} ({d})' for n, d in zip(objectives, study['objective_directions']))}")
 if study.get("description"):
     st.text(study["description"])
+if study.get("experiment"):
+    labels = ", ".join(f"{k}={v}" for k, v in (study.get("labels") or {}).items())
+    st.text(f"Experiment: {study['experiment']}" + (f" ({labels})" if labels else ""))
+    st.page_link("pages/experiments.py", label="Compare the experiment's studies", icon=":material/science:",
+                 query_params={"experiment": study["experiment"]})
+decisions = exports.spread_columns(queries.get_decisions(db, study_id), study)
+st.download_button("Download report (HTML)", data=lambda: study_report(db, [study_id]).html,
+                   file_name=f"{study_id}_report.html", mime="text/html", key="report", on_click="ignore",
+                   help="One file that opens offline: summary, convergence, the front with the decision, uncertainty "
+                        "and sensitivity where they exist (large studies thinned, and it says so).")
 
-runs_tab, best_tab, params_tab = st.tabs(["Runs", "Best designs", "Parameter distributions"])
+runs_tab, best_tab, params_tab, decisions_tab = st.tabs(["Runs", "Best designs", "Parameter distributions",
+                                                         f"Decisions ({len(decisions)})"])
 
 with runs_tab:
     with st.container(horizontal=True):
@@ -102,3 +115,10 @@ with params_tab:
         if columns:
             chart(parameter_histograms_figure(sample, columns, runs=int(study["run_count"] or 0)),
                   f"{study_id}_parameters", "params")
+
+with decisions_tab:
+    if decisions.empty:
+        st.info("No decision recorded for this study yet. The Pareto explorer ranks a front and records the design "
+                "chosen (or call record_decision).")
+    else:
+        decision_history(decisions, objectives)
