@@ -9,7 +9,7 @@ from reports.study_report import study_report
 from storage import exports, queries
 from ui import urlstate
 from ui.connection import reader
-from ui.decisions import decision_history
+from ui.decisions import decision_history, latest_decision
 from ui.downloads import chart, csv_button
 from ui.pickers import OPEN_COLUMN, design_links, picked_study
 from ui.routing import run_inside_app
@@ -44,6 +44,8 @@ if study.get("experiment"):
     st.page_link("pages/experiments.py", label="Compare the experiment's studies", icon=":material/science:",
                  query_params={"experiment": study["experiment"]})
 decisions = exports.spread_columns(queries.get_decisions(db, study_id), study)
+if len(decisions):
+    st.text(latest_decision(decisions) + f" ({len(decisions)} in the Decisions tab)")
 st.download_button("Download report (HTML)", data=lambda: study_report(db, [study_id]).html,
                    file_name=f"{study_id}_report.html", mime="text/html", key="report", on_click="ignore",
                    help="One file that opens offline: summary, convergence, the front with the decision, uncertainty "
@@ -121,4 +123,4 @@ with decisions_tab:
         st.info("No decision recorded for this study yet. The Pareto explorer ranks a front and records the design "
                 "chosen (or call record_decision).")
     else:
-        decision_history(decisions, objectives)
+        decision_history(decisions, objectives, with_latest=False)

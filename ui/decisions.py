@@ -149,12 +149,18 @@ def write_decision(record: dict) -> int:
                             "read-only role cannot record decisions)") from None
 
 
-def decision_history(history: pd.DataFrame, names: list[str]) -> None:
-    """The latest decision in words and every decision, the latest first (``queries.get_decisions`` spread)."""
+def latest_decision(history: pd.DataFrame) -> str:
+    """The latest decision in words (``history``: ``queries.get_decisions``, the latest first)."""
     latest = history.iloc[0]
     by = f" by {latest['decided_by']}" if latest["decided_by"] else ""
-    st.text(f"Latest decision: {latest['run_id']} (by {SHORT_NAMES.get(latest['method'], latest['method'])}){by}, "
+    return (f"Latest decision: {latest['run_id']} (by {SHORT_NAMES.get(latest['method'], latest['method'])}){by}, "
             f"{latest['decided_at']} UTC" + (f": {latest['rationale']}" if latest["rationale"] else ""))
+
+
+def decision_history(history: pd.DataFrame, names: list[str], with_latest: bool = True) -> None:
+    """The latest decision in words and every decision, the latest first (``queries.get_decisions`` spread)."""
+    if with_latest:
+        st.text(latest_decision(history))
     shown = ["decided_at", "run_id", "method", "decided_by", "rationale", *[n for n in names if n in history],
              "settings", "evaluation_number", "generation_number"]
     st.dataframe(display_frame(history[[c for c in shown if c in history.columns]]), hide_index=True, width="stretch",

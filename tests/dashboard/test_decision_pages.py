@@ -157,6 +157,8 @@ def test_a_decision_recorded_on_the_pareto_explorer_is_stored_shown_and_kept(fre
     assert history["run_id"].tolist() == ["ga_two:8", "ga_two:5"] and history["method"].tolist() == ["knee", "asf"]
     assert history["cost"].tolist() == [4.0, 7.0] and history["co2"].tolist() == [8.0, 4.0]
     assert [t.label for t in detail.tabs][-1] == "Decisions (2)"
+    assert any(t.startswith("Latest decision: ga_two:8 (by knee point), ") and t.endswith("UTC (2 in the Decisions tab)")
+               for t in texts(detail.text))
     assert len(rows(url, "SELECT decision_id FROM decisions")) == 2
 
 
