@@ -152,9 +152,9 @@ def write_decision(record: dict) -> int:
 def latest_decision(history: pd.DataFrame) -> str:
     """The latest decision in words (``history``: ``queries.get_decisions``, the latest first)."""
     latest = history.iloc[0]
-    by = f" by {latest['decided_by']}" if latest["decided_by"] else ""
-    return (f"Latest decision: {latest['run_id']} (by {SHORT_NAMES.get(latest['method'], latest['method'])}){by}, "
-            f"{latest['decided_at']} UTC" + (f": {latest['rationale']}" if latest["rationale"] else ""))
+    who, why = (latest[k] if isinstance(latest[k], str) and latest[k] else None for k in ("decided_by", "rationale"))
+    return (f"Latest decision: {latest['run_id']} (by {SHORT_NAMES.get(latest['method'], latest['method'])})"
+            + (f" by {who}" if who else "") + f", {latest['decided_at']} UTC" + (f": {why}" if why else ""))
 
 
 def decision_history(history: pd.DataFrame, names: list[str], with_latest: bool = True) -> None:
