@@ -148,9 +148,16 @@ def _write_charts(analysis, output, diff) -> None:
         figures.append(("attainment", attainment_surfaces_figure(analysis.sets_min, names, directions, colors)))
         pair = diff or tuple(analysis.group_names[:2])
         if len(pair) == 2:
-            figures.append(("attainment-difference", attainment_difference_figure(
-                analysis.difference_min(*pair), analysis.sets_min[pair[0]], analysis.sets_min[pair[1]],
-                pair[0], pair[1], names, directions, colors)))
+            from storage.errors import HiveError
+
+            try:
+                difference = analysis.difference_min(*pair)
+            except HiveError as error:   # groups of unequal size: the other charts are still written
+                click.echo(f"no attainment-difference chart: {error}", err=True)
+            else:
+                figures.append(("attainment-difference", attainment_difference_figure(
+                    difference, analysis.sets_min[pair[0]], analysis.sets_min[pair[1]], pair[0], pair[1], names,
+                    directions, colors)))
     for part, figure in figures:
         _done(write_figure(figure, output.with_name(f"{output.stem}-{part}{output.suffix}")))
     if analysis.reference_text:
