@@ -63,14 +63,15 @@ if by is None:
 
 
 @st.cache_data(show_spinner="Comparing the experiment's studies...", max_entries=8)
-def analysed(name: str, label: str | None, version: tuple):
-    # ``version`` (every study's run count and last update) is part of the key: new runs invalidate it.
+def analysed(source: str, name: str, label: str | None, version: tuple):
+    # The database and ``version`` (every study's run count and last update) are part of the key: another
+    # database, or new runs, are read afresh.
     return experiment_analysis(db, name, label)
 
 
 try:
     version = tuple(zip(members["study_id"], members["run_count"], members["updated_at"]))
-    analysis = analysed(experiment, by, version)
+    analysis = analysed(repr(db.url), experiment, by, version)
 except HiveError as error:
     show_error(error)
     st.stop()
