@@ -59,8 +59,11 @@ with runs_tab:
         wanted_generation = urlstate.get_int("gen", None)
         generation = st.number_input("Generation", min_value=0, step=1, placeholder="all", key="gen",
                                      value=wanted_generation if wanted_generation is not None and wanted_generation >= 0 else None)
-        fitness_min = st.number_input("Fitness from", value=None, placeholder="-inf", format="%.6g", key="fmin")
-        fitness_max = st.number_input("Fitness to", value=None, placeholder="+inf", format="%.6g", key="fmax")
+        # fitness is the first objective (or what the optimizer logged as fitness): say which
+        fitness_min = st.number_input(f"{objectives[0]} from", value=None, placeholder="-inf", format="%.6g", key="fmin",
+                                      help="Filters on fitness, the study's first objective")
+        fitness_max = st.number_input(f"{objectives[0]} to", value=None, placeholder="+inf", format="%.6g", key="fmax",
+                                      help="Filters on fitness, the study's first objective")
         status = st.selectbox("Simulation status", ["any", "success", "failed", "infeasible"],
                               index=urlstate.choose(["any", "success", "failed", "infeasible"], urlstate.get("sim")), key="sim")
     with st.container(horizontal=True):
