@@ -3,7 +3,8 @@
 Streamlit's grid writes "None" in every missing cell, whatever its type or format, so for display
 (never for downloads, which keep exact values) a column with missing values becomes text: numbers
 with up to 10 significant digits, blanks where nothing was recorded. A column with nothing in it at
-all is left out. Lists and dicts (JSON fields) are written as JSON, not as Python's repr.
+all is left out. Lists and dicts (JSON fields) are written as JSON, not as Python's repr. A column
+mixing text and numbers (attributes, settings) is shown as text: Arrow needs one type per column.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def display_frame(frame: pd.DataFrame, keep: tuple[str, ...] = ("open",)) -> pd.
         if missing.all() and len(values) and column not in keep:
             continue
         is_json = values.dtype == object and values.map(lambda v: isinstance(v, (list, dict))).any()
-        if missing.any() or is_json:
+        mixed = values.dtype == object and values[~missing].map(lambda v: type(v).__name__).nunique() > 1
+        if missing.any() or is_json or mixed:
             out[column] = values.map(_cell)
         else:
             out[column] = values

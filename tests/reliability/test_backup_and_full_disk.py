@@ -17,6 +17,7 @@ from sqlalchemy import event
 
 from conftest import as_role
 from storage import DatabaseMetadataService, StorageUnavailableError
+from storage.importance import analyze_parameter_importance
 from storage.prompt_optimization import PromptOptimizationStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,9 +86,13 @@ def _fill_every_table(url: str) -> None:
     """At least one row in every table of the schema, and prompt runs in two projects."""
     with DatabaseMetadataService(url) as db:
         db.create_study({"study_id": "ga", "study_type": "genetic_algorithm", "optimization_objective": "cost,co2",
-                         "objective_directions": ["minimize", "minimize"], "parameter_names": ["a", "b"]})
-        db.log_study_runs([{"study_id": "ga", "generation_number": g, "parameter_vector": [float(g), float(i)],
-                            "objectives": [float(i), float(4 - i)]} for g in range(3) for i in range(5)])
+                         "objective_directions": ["minimize", "minimize"], "parameter_names": ["a", "b"],
+                         "experiment": "seeds", "labels": {"seed": 1}})
+        run_ids = db.log_study_runs([{"study_id": "ga", "generation_number": g, "parameter_vector": [float(g), float(i)],
+                                      "objectives": [float(i), float(4 - i)]} for g in range(3) for i in range(5)])
+        db.log_intermediate_values("ga", run_ids[0], [(0, 2.0), (1, 1.0)])
+        db.record_decision({"study_id": "ga", "run_id": run_ids[0], "method": "manual", "rationale": "cheapest"})
+        analyze_parameter_importance(db, "ga", "ped_anova")
         db.log_simulation_run({"run_name": "re-run of ga:0", "total_cost": 1.5, "study_run_id": "ga:0"})
         db.update_study_status("ga", "completed")
         db.create_study({"study_id": "mc", "study_type": "monte_carlo", "parameter_names": ["fuel"]})
