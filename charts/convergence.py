@@ -47,7 +47,43 @@ def convergence_figure(histories: dict[str, pd.DataFrame], log_y: bool = False, 
         xaxis_title="generation", yaxis_title=value_title, yaxis_type="log" if log_y else "linear",
         hovermode="x unified", margin={"t": 40}, legend={"orientation": "h", "y": -0.2},
     )
+    if not log_y and "worst_fitness" in show:
+        frame = framed_range(histories, band)
+        if frame is not None:
+            figure.update_yaxes(range=list(frame))
     return titled(figure, title)
+
+
+def framed_range(histories: dict[str, pd.DataFrame], band: bool = True) -> tuple[float, float] | None:
+    """A y range framing best, average (and its band) and best so far, when the worst of some
+    generations lies so far out (a few wild early designs) that drawing it would flatten every other
+    curve; None when everything fits. The worst line is still drawn, leaving the frame where it spikes."""
+    inner, worst = [], []
+    for history in histories.values():
+        for column in ("best_fitness", "average_fitness", "best_so_far"):
+            if column in history:
+                inner.append(history[column].astype(float).to_numpy())
+        if band and {"average_fitness", "fitness_std_dev"} <= set(history.columns):
+            mean, std = history["average_fitness"].astype(float), history["fitness_std_dev"].astype(float).fillna(0)
+            inner += [(mean + std).to_numpy(), (mean - std).to_numpy()]
+        if "worst_fitness" in history:
+            worst.append(history["worst_fitness"].astype(float).to_numpy())
+    inner_values = np.concatenate(inner) if inner else np.array([])
+    inner_values = inner_values[np.isfinite(inner_values)]
+    worst_values = np.concatenate(worst) if worst else np.array([])
+    worst_values = worst_values[np.isfinite(worst_values)]
+    if not len(inner_values) or not len(worst_values):
+        return None
+    lo, hi = float(inner_values.min()), float(inner_values.max())
+    span = hi - lo if hi > lo else abs(hi) or 1.0
+    # Worst within half a span of the other curves: draw everything, no framing needed.
+    if worst_values.min() >= lo - span / 2 and worst_values.max() <= hi + span / 2:
+        return None
+    # Include the worst values that are near the frame, then pad 5 % each side.
+    near = worst_values[(worst_values >= lo - span / 2) & (worst_values <= hi + span / 2)]
+    lo, hi = min(lo, *near) if len(near) else lo, max(hi, *near) if len(near) else hi
+    pad = (hi - lo) * 0.05
+    return lo - pad, hi + pad
 
 
 def _width(index: int, count: int) -> float:

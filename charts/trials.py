@@ -48,12 +48,14 @@ def history_figure(history: pd.DataFrame, value_title: str, title: str, x: str =
     return titled(figure, title)
 
 
-def hypervolume_history_figure(frame: pd.DataFrame, title: str, reference: list[float] | None = None) -> go.Figure:
+def hypervolume_history_figure(frame: pd.DataFrame, title: str, reference: list[float] | None = None,
+                               names: list[str] | None = None) -> go.Figure:
     figure = go.Figure(go.Scatter(x=frame["evaluation_number"], y=frame["hypervolume"], mode="lines",
                                   line={"shape": "hv"}, name="hypervolume"))
     figure.update_layout(xaxis_title="evaluation number", yaxis_title="hypervolume of the front so far",
                          showlegend=False)
-    subtitle = f"Reference point {', '.join(f'{v:.6g}' for v in reference)}" if reference else None
+    names = names if names and reference and len(names) == len(reference) else [f"f{i + 1}" for i in range(len(reference or []))]
+    subtitle = ("Reference point " + ", ".join(f"{n} = {v:,.6g}" for n, v in zip(names, reference))) if reference else None
     return titled(figure, title, subtitle)
 
 

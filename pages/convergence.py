@@ -79,6 +79,11 @@ if populations:
     figure = convergence_figure(populations, log_y=log_y, band=band, colors=colors, value_title=value,
                                 title=f"Best, average and worst {value} per generation")
     event = chart(figure, "convergence", "main", on_select="rerun", selection_mode="points")
+    if figure.layout.yaxis.range is not None:
+        low, high = figure.layout.yaxis.range
+        st.caption(f"The axis frames best, average and best so far ({low:,.6g} to {high:,.6g}): the worst design "
+                   "of some generations lies far outside and its line leaves the frame there. Switch on the "
+                   "logarithmic axis to see all of it.")
     for point in (event.selection.points if event else [])[:1]:   # a clicked point: that generation's best design
         study_of_point = figure.data[point["curve_number"]].legendgroup
         best = queries.best_run_of_generation(db, study_of_point, int(point["x"]))

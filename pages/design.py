@@ -149,7 +149,10 @@ if isinstance(metadata, dict):
             + [("time (UTC)", k, v) for k, v in times.items()] + [("other", k, v) for k, v in others.items()])
     if rows:
         st.markdown("**Attributes**")
-        st.dataframe(display_frame(pd.DataFrame(rows, columns=["kind", "name", "value"]).astype({"value": object})),
+        # Exact text (str of a float is its shortest exact form), JSON for lists and dicts: one type per column.
+        rows = [(kind, name, json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else
+                 "" if v is None else str(v)) for kind, name, v in rows]
+        st.dataframe(display_frame(pd.DataFrame(rows, columns=["kind", "name", "value"])),
                      hide_index=True, width="stretch", key="design_attributes")
 if metadata is not None:
     with st.expander("Metadata as recorded (JSON)"):

@@ -89,14 +89,14 @@ st.subheader("Leaderboard (completed runs by final score)")
 if leaderboard.empty:
     st.caption("No completed runs yet.")
 else:
-    st.dataframe(leaderboard[[c for c in RUN_COLUMNS if c in leaderboard.columns]], hide_index=True, width="stretch", key="leaderboard")
+    st.dataframe(display_frame(leaderboard[[c for c in RUN_COLUMNS if c in leaderboard.columns]]), hide_index=True, width="stretch", key="leaderboard")
     csv_button(leaderboard, f"{project}_leaderboard", "leaderboard")
 
 st.subheader("Runs")
 if runs.empty:
     st.info("No run matches these filters.")
     st.stop()
-st.dataframe(runs[[c for c in RUN_COLUMNS if c in runs.columns]], hide_index=True, width="stretch", key="runs")
+st.dataframe(display_frame(runs[[c for c in RUN_COLUMNS if c in runs.columns]]), hide_index=True, width="stretch", key="runs")
 csv_button(runs, f"{project}_runs", "runs")
 
 scored = runs.dropna(subset=["cost"])

@@ -38,7 +38,8 @@ with st.container(horizontal=True):
     statuses = st.multiselect("Status", STATUSES, default=[s for s in urlstate.get_list("status") if s in STATUSES],
                               key="f_status")
     text = st.text_input("Name or description contains", value=urlstate.get("q", ""), key="f_text")
-    span = st.date_input("Created between", value=tuple(saved_span) if len(saved_span) == 2 else (), key="f_created")
+    span = st.date_input("Created between", value=tuple(saved_span) if len(saved_span) == 2 else (), key="f_created",
+                         width=240)  # wide enough for both dates
     try:
         experiments = queries.list_experiments(db)["experiment"].tolist()
     except HiveError as error:
@@ -86,7 +87,8 @@ def show(frame: pd.DataFrame) -> None:
     view = frame[COLUMNS].copy()
     # labels as text a person reads: algorithm=NSGA-II, seed=3
     view["labels"] = [", ".join(f"{k}={v}" for k, v in labels.items()) if labels else "" for labels in view["labels"]]
-    view["experiment"] = view["experiment"].fillna("")   # a blank, not "None"
+    text_columns = [c for c in view.columns if view[c].dtype == object]
+    view[text_columns] = view[text_columns].fillna("")   # a blank, not "None" (numbers keep their formats)
     view.insert(0, "open", ["study?study=" + quote(s, safe="") for s in view["study_id"]])
     st.dataframe(
         view, hide_index=True, width="stretch", key="studies_table",

@@ -25,14 +25,16 @@ study = picked_study(db)
 study_id = study["study_id"]
 
 objectives = exports.objective_names(study)
+# Fitness is the first objective: the card says which (a generated name says nothing, so "fitness").
+best_label = "Best fitness" if objectives[0].startswith("objective_") else f"Best {objectives[0]}"
 with st.container(horizontal=True, gap="large"):   # each card as wide as its value: never "geneti..."
     for label, value in (
         ("Type", study["study_type"]),
         ("Status", study["status"]),
         ("Runs", f"{int(study['run_count'] or 0):,}"),
-        ("Best fitness", "-" if study["best_fitness"] is None or math.isnan(study["best_fitness"]) else f"{study['best_fitness']:.6g}"),
+        (best_label, "-" if study["best_fitness"] is None or math.isnan(study["best_fitness"]) else f"{study['best_fitness']:.6g}"),
         ("Progress", "-" if study["progress_percent"] is None or math.isnan(study["progress_percent"]) else f"{study['progress_percent']:.0f}%"),
-        ("Time (s)", "-" if study["execution_time_seconds"] is None or math.isnan(study["execution_time_seconds"]) else f"{study['execution_time_seconds']:.1f}"),
+        ("Execution time (s)", "-" if study["execution_time_seconds"] is None or math.isnan(study["execution_time_seconds"]) else f"{study['execution_time_seconds']:.1f}"),
     ):
         st.metric(label, value, width="content")
 st.text(f"Objectives: {', '.join(f'{n} ({d})' for n, d in zip(objectives, study['objective_directions']))}")

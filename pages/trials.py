@@ -114,7 +114,7 @@ try:
         if len(directions) > 1:
             hv = queries.get_hypervolume_history(db, study_id)
             chart(charts.hypervolume_history_figure(hv, "Hypervolume of the front by evaluation",
-                                                    hv.attrs.get("reference_point")), f"{study_id}_hypervolume",
+                                                    hv.attrs.get("reference_point"), objectives), f"{study_id}_hypervolume",
                   "hypervolume")
         csv_button(history, f"{study_id}_history", "history")
 

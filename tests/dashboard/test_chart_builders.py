@@ -122,3 +122,24 @@ def test_risk_lines_are_named_in_the_legend_and_nothing_says_new_text():
     assert [a.text for a in figure.layout.annotations] == ["histogram", "empirical CDF"]
     assert [t.name for t in figure.data if t.showlegend is not False] == ["P5 = 1", "P50 = 2", "P95 = 3", "VaR95 = 3",
                                                                           "CVaR95 = 3.5"]
+
+
+def test_a_far_worst_generation_does_not_flatten_the_convergence_curves():
+    import pandas as pd
+
+    from charts.convergence import convergence_figure
+
+    # Generation 1's worst design is wild (1,000); the others stay between 8 and 15.
+    history = pd.DataFrame({"generation_number": [0, 1, 2], "best_fitness": [10.0, 9.0, 8.0],
+                            "average_fitness": [12.0, 11.0, 10.0], "fitness_std_dev": [1.0, 1.0, 1.0],
+                            "worst_fitness": [15.0, 1000.0, 14.0], "best_so_far": [10.0, 9.0, 8.0]})
+    figure = convergence_figure({"s": history})
+    low, high = figure.layout.yaxis.range
+    # Framed: best, average +- std (8 .. 13) and the near worst values (15, 14): 8 .. 15, padded by 5 %.
+    assert (low, high) == pytest.approx((8.0 - 0.35, 15.0 + 0.35))
+    assert 1000.0 in figure.data[3].y                      # the worst line is still drawn in full
+    # A worst line near the others is simply drawn: no frame.
+    calm = history.assign(worst_fitness=[15.0, 14.0, 14.0])
+    assert convergence_figure({"s": calm}).layout.yaxis.range is None
+    # On a log axis nothing is framed (the spike fits).
+    assert convergence_figure({"s": history}, log_y=True).layout.yaxis.range is None

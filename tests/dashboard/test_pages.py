@@ -519,7 +519,7 @@ def test_study_detail_summary_runs_best_designs_and_parameters(dash, media):
     at = dash.open(DETAIL, study="ga_two")
     assert widget(at, "selectbox", "pick_study").value == "ga_two"
     assert metric_values(at) == {"Type": "genetic_algorithm", "Status": "completed", "Runs": "12",
-                                 "Best fitness": "3", "Progress": "100%", "Time (s)": "42.0"}
+                                 "Best cost": "3", "Progress": "100%", "Execution time (s)": "42.0"}
     assert texts(at.text)[:2] == ["Objectives: cost (minimize), co2 (minimize)", "cost against co2"]
 
     runs = table(at, "runs_table")                     # default: sorted by fitness, ascending
@@ -578,7 +578,7 @@ def test_study_detail_url_state_filters_sorts_and_pages(dash):
 def test_study_detail_of_a_study_with_no_runs(dash):
     at = dash.open(DETAIL, study="ga_empty")
     assert metric_values(at) == {"Type": "genetic_algorithm", "Status": "pending", "Runs": "0",
-                                 "Best fitness": "-", "Progress": "-", "Time (s)": "-"}
+                                 "Best cost": "-", "Progress": "-", "Execution time (s)": "-"}
     assert table(at, "runs_table").empty
     assert "No successful runs yet." in texts(at.info)
     assert "This study's runs carry no parameters." in texts(at.info)

@@ -7,6 +7,8 @@ trials themselves. SQLite and PostgreSQL (the README's application role reads, a
 """
 from __future__ import annotations
 
+import re
+
 import json
 import math
 
@@ -85,6 +87,8 @@ def test_history_of_two_objectives_with_hypervolume_and_the_objective_in_the_url
     assert points == values
     best = [y for y in chart(at, "history")["data"][-1]["y"]]
     assert best == list(np.maximum.accumulate([values[n] for n in sorted(values)]))   # maximized
+    subtitle = chart(at, "hypervolume")["layout"]["title"]["subtitle"]["text"]
+    assert re.fullmatch(r"Reference point objective_0 = [-0-9.,e+]+, objective_1 = [-0-9.,e+]+", subtitle), subtitle
     hv = chart(at, "hypervolume")["data"][0]
     assert len(hv["x"]) == 40 and hv["y"][-1] > 0 and all(np.diff(hv["y"]) >= 0)
 
