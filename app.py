@@ -70,8 +70,11 @@ pages = [
     st.Page("pages/data.py", title="Data & export", icon=":material/download:"),
 ]
 navigation = st.navigation(pages)
-warm_up(configured_url() or str(default_database_path()))
 st.sidebar.caption("Database")
 # A zero-width space after each separator: a long path wraps between folders, never inside a name.
 st.sidebar.text(database_label().replace("/", "/\u200b"))
-navigation.run()
+try:
+    navigation.run()
+finally:
+    # After the page, not before: the warm-up's imports would slow the first page they are meant to spare.
+    warm_up(configured_url() or str(default_database_path()))

@@ -81,7 +81,8 @@ if populations:
     event = chart(figure, "convergence", "main", on_select="rerun", selection_mode="points")
     if figure.layout.yaxis.range is not None:
         low, high = figure.layout.yaxis.range
-        st.caption(f"The axis frames best, average and best so far ({low:,.6g} to {high:,.6g}): the worst design "
+        number = lambda v: f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"   # noqa: E731 - 154,716, never 1.23e+06
+        st.caption(f"The axis frames best, average and best so far ({number(low)} to {number(high)}): the worst design "
                    "of some generations lies far outside and its line leaves the frame there. Switch on the "
                    "logarithmic axis to see all of it.")
     for point in (event.selection.points if event else [])[:1]:   # a clicked point: that generation's best design

@@ -37,7 +37,7 @@ with st.container(horizontal=True):
     types = st.multiselect("Type", TYPES, default=[t for t in urlstate.get_list("type") if t in TYPES], key="f_type")
     statuses = st.multiselect("Status", STATUSES, default=[s for s in urlstate.get_list("status") if s in STATUSES],
                               key="f_status")
-    text = st.text_input("Name or description contains", value=urlstate.get("q", ""), key="f_text")
+    text = st.text_input("Name or description", value=urlstate.get("q", ""), key="f_text", placeholder="contains...")
     span = st.date_input("Created between", value=tuple(saved_span) if len(saved_span) == 2 else (), key="f_created",
                          width=240)  # wide enough for both dates
     try:
@@ -87,13 +87,15 @@ def show(frame: pd.DataFrame) -> None:
     view = frame[COLUMNS].copy()
     # labels as text a person reads: algorithm=NSGA-II, seed=3
     view["labels"] = [", ".join(f"{k}={v}" for k, v in labels.items()) if labels else "" for labels in view["labels"]]
-    text_columns = [c for c in view.columns if view[c].dtype == object]
+    text_columns = [c for c in view.columns if view[c].dtype == object or pd.api.types.is_string_dtype(view[c])]
     view[text_columns] = view[text_columns].fillna("")   # a blank, not "None" (numbers keep their formats)
     view.insert(0, "open", ["study?study=" + quote(s, safe="") for s in view["study_id"]])
     st.dataframe(
         view, hide_index=True, width="stretch", key="studies_table",
         column_config={
             "open": st.column_config.LinkColumn("open", display_text="open"),
+            "experiment": st.column_config.TextColumn(width="medium"),
+            "labels": st.column_config.TextColumn(width="medium"),
             "progress_percent": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
             "best_fitness": st.column_config.NumberColumn("best fitness", format="%.6g"),
             "execution_time_seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),

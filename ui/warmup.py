@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 
 import streamlit as st
 
@@ -17,9 +18,12 @@ import streamlit as st
 MODULES = ("plotly.graph_objects", "charts.convergence", "charts.pareto", "charts.distributions", "charts.sensitivity",
            "analysis.comparison", "analysis.sensitivity", "analysis.uncertainty", "storage.exports",
            "storage.prompt_optimization")
+DELAY_S = 1.5
 
 
 def _warm(reader, store) -> None:
+    # Let the browser fetch the first page's scripts first: importing holds the GIL the web server needs.
+    time.sleep(DELAY_S)
     for name in MODULES:
         try:
             importlib.import_module(name)

@@ -461,6 +461,7 @@ def test_studies_lists_every_study_with_counts_and_values(dash, media):
     assert rows.loc["ga_live", "progress_percent"] == 50.0
     assert rows.loc["ga_two", "execution_time_seconds"] == 42.0
     assert rows.loc["xss_study", "study_name"] == XSS_NAME
+    assert set(rows["experiment"]) == {""} and set(rows["labels"]) == {""}   # none recorded: blank, not "None"
     assert rows.loc["ga_two", "open"] == "study?study=ga_two"
     assert str(rows.loc["ga_two", "created_at"]).startswith("2024-03-01 10:00:00")
 
