@@ -5,7 +5,8 @@ of four named parameters (one categorical), about a third pruned with learning c
 constraints, a few infeasible; runs ``streamlit run app.py`` on it and opens each view of the Trials
 page in Debian's Chromium (Playwright), as a first visit of that URL: "full load" is from navigation
 until the script has finished and every chart is drawn (tests/browser/render_complete.js; the time of
-its first poll of that state, from the page's own clock). Prints one
+its first poll of that state, from the page's own clock); then, as a person moves, each view switched
+to by its control from the History view (a rerun, no new document). Prints one
 line per view with the median of ``--repeat`` loads after one warm-up load.
 
     python bench/bench_trials.py --keep bench/out/trials_100k.db
@@ -89,6 +90,7 @@ def main() -> None:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
             print(f"{'view':<22} full load (median of {args.repeat}, s)  all")
+            loads = {}
             for view in VIEWS:
                 url = f"trials?study={STUDY}&view={view.replace(' ', '+').replace('&', '%26')}"
                 open_page(page, server, url, "Trials", timeout_s=180)   # warm-up
@@ -99,6 +101,21 @@ def main() -> None:
                     # From the navigation's start (the new document's time origin) to the first poll of
                     # the complete render: not the 250 ms the check holds it, nor Playwright's round trips.
                     times.append(wait_rendered(page, "Trials", 180) / 1000)
+                print(f"{view:<22} {statistics.median(times):>6.2f}                      "
+                      + " ".join(f"{t:.2f}" for t in times))
+                loads[view] = times
+            # As a person moves: the page is open on History and the view is switched by its control
+            # (a rerun of the page, no new document).
+            print(f"\n{'view':<22} switched to from History (median of {args.repeat}, s)  all")
+            for view in VIEWS[1:]:
+                times = []
+                for _ in range(args.repeat):
+                    open_page(page, server, f"trials?study={STUDY}", "Trials", timeout_s=180)
+                    button = page.locator('[data-testid="stButtonGroup"] button').filter(has_text=view).first
+                    started_ms = page.evaluate("performance.now()")
+                    button.click()
+                    page.wait_for_timeout(100)   # the rerun has begun
+                    times.append((wait_rendered(page, "Trials", 180) - started_ms) / 1000)
                 print(f"{view:<22} {statistics.median(times):>6.2f}                      "
                       + " ".join(f"{t:.2f}" for t in times))
             browser.close()

@@ -33,16 +33,33 @@ if len(chosen) < 2:
     st.info("Choose two to five studies to compare.")
     st.stop()
 
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def study_reads(study_key: str, version: tuple, multi_objective: bool) -> dict:
+    # ``version`` (database, run count, last update, status) is part of the key: another database or
+    # new runs are read afresh; otherwise a study's history, front and samples are read once.
+    study = queries.get_study(db, study_key)
+    reads = {"history": queries.get_convergence_history(db, study_key),
+             "samples": queries.sample_study_fitness(db, study_key, 20_000)}
+    if multi_objective:
+        reads["front"] = exports.spread_columns(queries.get_pareto_front(db, study_key), study)
+        reads["objectives"] = queries.study_objectives(db, study_key)
+    return reads
+
+
 try:
     table = queries.compare_studies(db, chosen)
     studies = {sid: queries.get_study(db, sid) for sid in chosen}
     spaces = {sid: ObjectiveSpace.of(exports.objective_names(study), study["objective_directions"])
               for sid, study in studies.items()}
     multi = [sid for sid in chosen if len(spaces[sid].names) >= 2]
-    histories = {sid: queries.get_convergence_history(db, sid) for sid in chosen}
-    fronts = {sid: exports.spread_columns(queries.get_pareto_front(db, sid), studies[sid]) for sid in multi}
-    objectives = {sid: queries.study_objectives(db, sid) for sid in multi}
-    samples = {sid: queries.sample_study_fitness(db, sid, 20_000) for sid in chosen}
+    reads = {sid: study_reads(sid, (repr(db.url), s["run_count"], s["updated_at"], s["status"]), sid in multi)
+             for sid, s in studies.items()}
+    histories = {sid: reads[sid]["history"] for sid in chosen}
+    fronts = {sid: reads[sid]["front"] for sid in multi}
+    objectives = {sid: reads[sid]["objectives"] for sid in multi}
+    samples = {sid: reads[sid]["samples"] for sid in chosen}
 except HiveError as error:
     show_error(error)
     st.stop()

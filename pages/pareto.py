@@ -41,7 +41,8 @@ if runs_total == 0:
 
 @st.cache_data(show_spinner="Reading objectives...", max_entries=8)
 def objective_table(study_key: str, version: tuple) -> pd.DataFrame:
-    # ``version`` (run count, last update, status) is part of the cache key: new runs invalidate it.
+    # ``version`` (database, run count, last update, status) is part of the cache key: another
+    # database or new runs are read afresh.
     return queries.study_objectives(db, study_key)
 
 
@@ -56,7 +57,7 @@ urlstate.put("y", y)
 urlstate.put("3d", three_d)
 urlstate.put("z", z if three_d else None)
 
-version = (study["run_count"], study["updated_at"], study["status"])
+version = (repr(db.url), study["run_count"], study["updated_at"], study["status"])
 column = {name: i for i, name in enumerate(names)}
 front_ids: list[str]
 generation_cut = None

@@ -27,7 +27,7 @@ from ui.text import plain, show_error
 
 VIEWS = ["History", "Learning curves", "Importance", "Slice", "Contour & rank", "EDF", "Timeline",
          "Parallel coordinates"]
-SAMPLE = 2000  # evaluations drawn by the slice, contour, rank and parallel-coordinates views (SVG stays fast)
+SAMPLE = 1000  # evaluations drawn by the slice, contour, rank and parallel-coordinates views (SVG stays fast)
 
 run_inside_app()
 
@@ -58,6 +58,16 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
                                  key="trials_objective", width=260)
         urlstate.put("objective", objective if objective != objectives[0] else None)
 k = objectives.index(objective)
+# The database, run count and last update are part of the cache keys: another database or new runs are read afresh.
+version = (repr(db.url), study.get("run_count"), study.get("updated_at"), study.get("status"))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def trial_history(study_key: str, objective_index: int, version: tuple) -> pd.DataFrame:
+    # Every evaluation is read to find each new best: seconds at 100,000, so once per version.
+    return queries.get_trial_history(db, study_key, objective_index, max_points=1500)
+
+
 label = f"{objective} ({'max' if directions[k] == 'maximize' else 'min'})"
 count = int(study.get("run_count") or 0)
 if count == 0:
@@ -67,7 +77,12 @@ if count == 0:
 
 def sample_frame() -> pd.DataFrame:
     """An even sample of the study's evaluations that finished with a value, parameters by name."""
-    runs = queries.sample_study_runs(db, study_id, SAMPLE)
+    return _sample(study_id, version)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sample(study_key: str, version: tuple) -> pd.DataFrame:
+    runs = queries.sample_study_runs(db, study_key, SAMPLE)
     runs = runs[runs["simulation_status"].isin(["success", "infeasible"])]
     return exports.spread_columns(runs, study) if not runs.empty else runs
 
@@ -92,7 +107,7 @@ def numeric_or_choice(frame: pd.DataFrame) -> list[str]:
 
 try:
     if view == "History":
-        history = queries.get_trial_history(db, study_id, k, max_points=3000)
+        history = trial_history(study_id, k, version)
         by_time = st.toggle("By completion time", value=urlstate.get_bool("bytime"), key="trials_bytime")
         urlstate.put("bytime", by_time)
         values = history["value"].astype(float)

@@ -27,16 +27,16 @@ def _cell(value) -> str:
 def display_frame(frame: pd.DataFrame, keep: tuple[str, ...] = ("open",)) -> pd.DataFrame:
     """A copy for ``st.dataframe``: blanks for missing values, JSON as JSON, empty columns left out
     (except ``keep``)."""
+    missing = frame.isna()            # one pass over the frame: a study may have 600 parameter columns
+    any_missing, all_missing = missing.any(), missing.all()
     out = {}
-    for column in frame.columns:
-        values = frame[column]
-        missing = values.isna()
-        if missing.all() and len(values) and column not in keep:
+    for position, (column, values) in enumerate(frame.items()):
+        if all_missing.iloc[position] and len(values) and column not in keep:
             continue
-        is_json = values.dtype == object and values.map(lambda v: isinstance(v, (list, dict))).any()
-        mixed = values.dtype == object and values[~missing].map(lambda v: type(v).__name__).nunique() > 1
-        if missing.any() or is_json or mixed:
-            out[column] = values.map(_cell)
-        else:
-            out[column] = values
+        convert = bool(any_missing.iloc[position])
+        if not convert and values.dtype == object:
+            kinds = values.map(lambda v: type(v).__name__)
+            # JSON cells, or text mixed with numbers (Arrow needs one type per column): as text
+            convert = bool(kinds.isin(("list", "dict")).any()) or kinds.nunique() > 1
+        out[column] = values.map(_cell) if convert else values
     return pd.DataFrame(out, index=frame.index)
