@@ -125,7 +125,7 @@ def slice_figure(frame: pd.DataFrame, parameters: list[str], objective: str, tit
         figure.add_trace(_scatter(len(part))(
             x=part[f"param:{name}"], y=part[objective], mode="markers", name=name, customdata=part["run_id"],
             marker={"color": part["evaluation_number"], "colorscale": "Blues", "size": 6, "showscale": i == 0,
-                    "colorbar": {"title": {"text": "evaluation"}}, "line": {"width": 0.5, "color": "#555"}},
+                    "colorbar": {"title": {"text": "evaluation"}}},
             hovertemplate="%{customdata}<br>" + name + " %{x}<br>" + objective + " %{y:.6g}<extra></extra>"),
             row=row, col=col)
         figure.update_xaxes(title_text=name, row=row, col=col, type="log" if name in log_parameters else None)
