@@ -124,7 +124,9 @@ def slice_figure(frame: pd.DataFrame, parameters: list[str], objective: str, tit
         part = frame[frame[f"param:{name}"].notna() & np.isfinite(frame[objective].astype(float))]
         figure.add_trace(_scatter(len(part))(
             x=part[f"param:{name}"], y=part[objective], mode="markers", name=name, customdata=part["run_id"],
-            marker={"color": part["evaluation_number"], "colorscale": "Blues", "size": 6, "showscale": i == 0,
+            # Blues without its near-white start: the points have no outline, and none may vanish on white
+            marker={"color": part["evaluation_number"], "colorscale": [[0, "#9ecae1"], [1, "#08306b"]], "size": 6,
+                    "showscale": i == 0,
                     "colorbar": {"title": {"text": "evaluation"}}},
             hovertemplate="%{customdata}<br>" + name + " %{x}<br>" + objective + " %{y:.6g}<extra></extra>"),
             row=row, col=col)
