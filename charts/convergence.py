@@ -81,7 +81,8 @@ def framed_range(histories: dict[str, pd.DataFrame], band: bool = True) -> tuple
         return None
     # Include the worst values that are near the frame, then pad 5 % each side.
     near = worst_values[(worst_values >= lo - span / 2) & (worst_values <= hi + span / 2)]
-    lo, hi = min(lo, *near) if len(near) else lo, max(hi, *near) if len(near) else hi
+    if len(near):
+        lo, hi = min(lo, float(near.min())), max(hi, float(near.max()))
     pad = (hi - lo) * 0.05
     return lo - pad, hi + pad
 

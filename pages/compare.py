@@ -34,7 +34,6 @@ if len(chosen) < 2:
     st.stop()
 
 
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def study_reads(study_key: str, version: tuple, multi_objective: bool) -> dict:
     # ``version`` (database, run count, last update, status) is part of the key: another database or
