@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -82,6 +84,21 @@ def drop_pg_database(url: str) -> None:
 def as_role(url: str, role: str, password: str) -> str:
     """The same database, connected as another role."""
     return sa.make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
+
+
+@contextmanager
+def app_database(request, folder: Path):
+    """An empty database on the backend ``request.param`` names, for a fixture to fill: a file in
+    ``folder`` on SQLite; on PostgreSQL a new database from the template, connected as the README's
+    application role (no superuser, no BYPASSRLS, not the owner), dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{folder / 'hive.db'}"
+        return
+    owner_url = create_pg_database(template=request.getfixturevalue("pg_template"))
+    try:
+        yield as_role(owner_url, *request.getfixturevalue("pg_app_role"))
+    finally:
+        drop_pg_database(owner_url)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import json
 import pytest
 
 import experiment_data as data
-from test_dashboard_browser import (CHROMIUM, CHROMIUM_ARGS, HOOKS_JS, Server, _require_browser, db_rows,  # noqa: F401
+from test_dashboard_browser import (HOOKS_JS, Server, _require_browser, browser, db_rows,  # noqa: F401 (fixture)
                                     error_messages, open_page, screenshot, wait_rendered)
 
 pytestmark = pytest.mark.browser
@@ -30,17 +30,6 @@ def server(tmp_path_factory):
     problems = running.problems()
     running.stop()
     assert problems == [], "the server logged warnings or tracebacks"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
+from conftest import app_database  # tests/conftest.py
 from pymoo.mcdm.pseudo_weights import PseudoWeights
 from test_pages import (COMPARE, DETAIL, GA_TWO_FRONT, PARETO, Dashboard, build_dataset, chart, check_clean, dash,  # noqa: F401
                         seeded, texts, trace, widget)
@@ -105,15 +105,9 @@ def test_ranking_settings_write_the_url(dash):
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fresh(request, tmp_path, monkeypatch):
     """test_pages' dataset in a database of this test's own (a decision is written into it)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hive.db'}"
-    else:
-        owner_url = create_pg_database(template=request.getfixturevalue("pg_template"))
-        url = as_role(owner_url, *request.getfixturevalue("pg_app_role"))
-    build_dataset(url)
-    yield url, Dashboard(url, monkeypatch, tmp_path)
-    if request.param == "postgresql":
-        drop_pg_database(owner_url)
+    with app_database(request, tmp_path) as url:
+        build_dataset(url)
+        yield url, Dashboard(url, monkeypatch, tmp_path)
 
 
 def rows(url: str, sql: str) -> list[dict]:

@@ -10,7 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
+from conftest import app_database  # tests/conftest.py
 from scipy import stats
 from test_pages import (LEGACY_DB, STUDIES, UNREACHABLE, Dashboard, chart, check_clean, shown, texts, trace,
                         widget)
@@ -24,15 +24,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarnin
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def experiment_db(request, tmp_path_factory) -> str:
     """The dataset; on PostgreSQL read (and written) as the README's application role."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('experiments') / 'hive.db'}"
-    else:
-        owner_url = create_pg_database(template=request.getfixturevalue("pg_template"))
-        url = as_role(owner_url, *request.getfixturevalue("pg_app_role"))
-    data.build(url)
-    yield url
-    if request.param == "postgresql":
-        drop_pg_database(owner_url)
+    with app_database(request, tmp_path_factory.mktemp("experiments")) as url:
+        data.build(url)
+        yield url
 
 
 @pytest.fixture

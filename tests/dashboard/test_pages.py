@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
+from conftest import app_database  # tests/conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -239,15 +239,9 @@ def seeded(request, tmp_path_factory) -> str:
     """The dataset on one backend; its URL. Read-only for the tests. On PostgreSQL the URL is the
     README's application role (no superuser, no BYPASSRLS, not the owner): it writes the data and the
     dashboard reads as it, as in a deployment."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'hive.db'}"
-    else:
-        owner_url = create_pg_database(template=request.getfixturevalue("pg_template"))
-        url = as_role(owner_url, *request.getfixturevalue("pg_app_role"))
-    build_dataset(url)
-    yield url
-    if request.param == "postgresql":
-        drop_pg_database(owner_url)
+    with app_database(request, tmp_path_factory.mktemp("dashboard")) as url:
+        build_dataset(url)
+        yield url
 
 
 # ---------------------------------------------------------------------------------- AppTest plumbing

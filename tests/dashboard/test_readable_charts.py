@@ -12,7 +12,7 @@ import math
 import re
 
 import pytest
-from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
+from conftest import app_database  # tests/conftest.py
 from test_pages import (COMPARE, CONVERGENCE, DESIGN, DETAIL, EXPORT, GA_TWO_FRONT, PARETO, PROMPTS,  # noqa: F401
                         SENSITIVITY, STUDIES, Dashboard, chart, charts, check_clean, dash, seeded, select_on_chart,
                         texts, trace, widget)
@@ -156,15 +156,9 @@ def build_milp_dataset(url: str) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def milp_url(request, tmp_path_factory) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('milp') / 'hive.db'}"
-    else:
-        owner_url = create_pg_database(template=request.getfixturevalue("pg_template"))
-        url = as_role(owner_url, *request.getfixturevalue("pg_app_role"))
-    build_milp_dataset(url)
-    yield url
-    if request.param == "postgresql":
-        drop_pg_database(owner_url)
+    with app_database(request, tmp_path_factory.mktemp("milp")) as url:
+        build_milp_dataset(url)
+        yield url
 
 
 def test_a_milps_incumbent_and_bound_are_readable_on_a_log_axis_with_its_gap(milp_url, monkeypatch, tmp_path):

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
+from conftest import app_database  # tests/conftest.py
 from optuna.importance import get_param_importances
 from optuna.trial import TrialState
 from optuna.visualization._optimization_history import _get_optimization_history_info_list
@@ -36,17 +36,11 @@ def trials_db(request, tmp_path_factory, optuna_studies) -> str:
     from integrations.optuna_import import import_optuna_study
     from storage import DatabaseMetadataService
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('trials') / 'hive.db'}"
-    else:
-        owner_url = create_pg_database(template=request.getfixturevalue("pg_template"))
-        url = as_role(owner_url, *request.getfixturevalue("pg_app_role"))
-    with DatabaseMetadataService(url) as service:
-        for study in optuna_studies.values():
-            import_optuna_study(service, study)
-    yield url
-    if request.param == "postgresql":
-        drop_pg_database(owner_url)
+    with app_database(request, tmp_path_factory.mktemp("trials")) as url:
+        with DatabaseMetadataService(url) as service:
+            for study in optuna_studies.values():
+                import_optuna_study(service, study)
+        yield url
 
 
 @pytest.fixture
