@@ -1,13 +1,13 @@
 """Pareto explorer figures: 2-D / 3-D scatter (front highlighted, dominated faded, knee marked)
-and parallel coordinates. Traces are WebGL where plotly has it; the caller thins the dominated
-cloud server-side, so the browser never receives a million points."""
+and parallel coordinates. Traces are SVG up to a few thousand points, WebGL beyond; the caller
+thins the dominated cloud server-side, so the browser never receives a million points."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.style import study_colors, titled
+from charts.style import scatter_type, study_colors, titled
 
 FRONT_COLOR = "#d62728"
 CLOUD_COLOR = "#7f7f7f"
@@ -70,14 +70,15 @@ def pareto_figure(
     if cloud is not None and ranges:
         cloud = cloud[inside(cloud, ranges)]
     if z is None:
+        scatter = scatter_type(len(front) + (0 if cloud is None else len(cloud)))
         if cloud is not None and not cloud.empty:
-            figure.add_trace(go.Scattergl(
+            figure.add_trace(scatter(
                 x=cloud[x], y=cloud[y], mode="markers", name=cloud_label,
                 marker={"color": CLOUD_COLOR, "size": 4, "opacity": 0.25}, customdata=cloud["run_id"],
                 hovertemplate=f"%{{customdata}}<br>{x}=%{{x}}<br>{y}=%{{y}}<extra>dominated</extra>",
             ))
         ordered = front.sort_values(x)
-        figure.add_trace(go.Scattergl(
+        figure.add_trace(scatter(
             x=ordered[x], y=ordered[y], mode="markers+lines", name="Pareto front",
             marker={"color": FRONT_COLOR, "size": 8}, line={"color": FRONT_COLOR, "width": 1, "shape": "hv"},
             customdata=ordered["run_id"], hovertemplate=f"%{{customdata}}<br>{x}=%{{x}}<br>{y}=%{{y}}<extra>front</extra>",
@@ -150,11 +151,12 @@ def fronts_overlay_figure(fronts: dict[str, pd.DataFrame], x: str, y: str, color
     is a cloud, not a staircase."""
     figure = go.Figure()
     colors = colors or study_colors(fronts)
+    scatter = scatter_type(sum(len(front) for front in fronts.values()))
     for name, front in fronts.items():
         if front.empty or x not in front or y not in front:
             continue
         ordered = front.sort_values(x)
-        figure.add_trace(go.Scattergl(x=ordered[x], y=ordered[y], mode="markers+lines" if staircase else "markers",
+        figure.add_trace(scatter(x=ordered[x], y=ordered[y], mode="markers+lines" if staircase else "markers",
                                       name=name, line={"shape": "hv", "width": 1, "color": colors[name]},
                                       marker={"color": colors[name]}, customdata=ordered["run_id"]))
     figure.update_layout(xaxis_title=x, yaxis_title=y, margin={"t": 30})

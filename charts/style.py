@@ -16,6 +16,16 @@ def study_colors(study_ids: Iterable[str]) -> dict[str, str]:
     return {study_id: PALETTE[i % len(PALETTE)] for i, study_id in enumerate(dict.fromkeys(study_ids))}
 
 
+SVG_POINTS = 5_000
+
+
+def scatter_type(points: int) -> type[go.Scatter] | type[go.Scattergl]:
+    """SVG up to ``SVG_POINTS`` markers, WebGL beyond: without a GPU (servers, CI, many laptops in
+    remote sessions) a WebGL chart takes about a second to set up, more than SVG needs to draw a few
+    thousand markers; past that, SVG's cost per marker wins."""
+    return go.Scatter if points <= SVG_POINTS else go.Scattergl
+
+
 def titled(figure: go.Figure, title: str | None, subtitle: str | None = None) -> go.Figure:
     """A chart title, and a line under it (e.g. the reference point a hypervolume is measured on)."""
     if title:

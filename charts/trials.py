@@ -14,15 +14,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from charts.style import titled
+from charts.style import scatter_type, titled
 
 STATE_COLORS = {"feasible": "#0068c9", "infeasible": "#9aa0a6", "pruned": "#ff8700", "failed": "#d62728"}
 STATE_SYMBOLS = {"feasible": "circle", "infeasible": "circle-open", "pruned": "x", "failed": "x"}
 BEST_COLOR = "#d62728"
-def _scatter(n: int):
-    # SVG always: without a GPU (servers, CI, many laptops in remote sessions) a WebGL chart takes
-    # seconds to set up; the queries bound the points instead.
-    return go.Scatter
 
 
 def history_figure(history: pd.DataFrame, value_title: str, title: str, x: str = "evaluation_number",
@@ -35,7 +31,7 @@ def history_figure(history: pd.DataFrame, value_title: str, title: str, x: str =
         part = history[(history["state"] == state) & np.isfinite(history["value"].astype(float))]
         if part.empty:
             continue
-        figure.add_trace(_scatter(len(part))(
+        figure.add_trace(scatter_type(len(part))(
             x=part[x], y=part["value"], mode="markers", name=f"{state} ({len(part):,})",
             marker={"color": color, "symbol": STATE_SYMBOLS[state], "size": 6}, customdata=part["run_id"],
             hovertemplate="%{customdata}<br>" + x_title + " %{x}<br>" + value_title + " %{y:.6g}<extra>" + state + "</extra>"))
@@ -73,7 +69,7 @@ def learning_curves_figure(curves: pd.DataFrame, value_title: str, title: str, s
             ys += curve["value"].tolist() + [None]
             ids += [run_id] * len(curve) + [None]
         runs = part["run_id"].nunique()
-        figure.add_trace(_scatter(len(xs))(
+        figure.add_trace(scatter_type(len(xs))(
             x=xs, y=ys, mode="lines", name=f"{state} ({runs:,})", line={"color": color, "width": 1},
             opacity=0.7, customdata=ids, connectgaps=False,
             hovertemplate="%{customdata}<br>step %{x}<br>" + value_title + " %{y:.6g}<extra>" + state + "</extra>"))
@@ -122,7 +118,7 @@ def slice_figure(frame: pd.DataFrame, parameters: list[str], objective: str, tit
     for i, name in enumerate(parameters):
         row, col = i // columns + 1, i % columns + 1
         part = frame[frame[f"param:{name}"].notna() & np.isfinite(frame[objective].astype(float))]
-        figure.add_trace(_scatter(len(part))(
+        figure.add_trace(scatter_type(len(part))(
             x=part[f"param:{name}"], y=part[objective], mode="markers", name=name, customdata=part["run_id"],
             # Blues without its near-white start: the points have no outline, and none may vanish on white
             marker={"color": part["evaluation_number"], "colorscale": [[0, "#9ecae1"], [1, "#08306b"]], "size": 6,
@@ -190,7 +186,7 @@ def rank_figure(frame: pd.DataFrame, x: str, y: str, objective: str, maximize: b
     part = pd.DataFrame({"x": xv, "y": yv, objective: frame[objective].astype(float), "run_id": frame["run_id"]}).dropna()
     part = part[np.isfinite(part[objective])]
     ranks = objective_ranks(part[objective].to_numpy(), maximize)
-    figure = go.Figure(_scatter(len(part))(
+    figure = go.Figure(scatter_type(len(part))(
         x=part["x"], y=part["y"], mode="markers", customdata=part["run_id"],
         marker={"color": ranks, "colorscale": "Blues_r", "cmin": 0, "cmax": 1, "size": 7,
                 "colorbar": {"title": {"text": "rank (0 = best)"}}, "line": {"width": 0.5, "color": "#555"}},

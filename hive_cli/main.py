@@ -18,6 +18,7 @@ from storage.errors import HiveError
 
 from . import experiments  # noqa: F401  (registers query experiments / experiment / decisions)
 from .common import settings
+from .dashboard import dashboard
 from .db import db
 from .demo import demo
 from .imports import import_group
@@ -94,6 +95,7 @@ def cli(ctx: click.Context, db_url: str | None, project: str | None) -> None:
     settings(ctx).update(db_url=db_url, project=project)
 
 
+cli.add_command(dashboard)
 cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(import_group)

@@ -74,7 +74,7 @@ st.dataframe(table, hide_index=True, width="stretch", key="compare_table",
 with st.container(horizontal=True):
     csv_button(table, "comparison", "compare", label="Download this table")
     st.download_button(
-        "Download chosen designs", data=to_safe_csv(exports.chosen_designs(db, chosen)),
+        "Download chosen designs", data=lambda: to_safe_csv(exports.chosen_designs(db, chosen)),
         file_name="chosen_designs.csv", mime="text/csv", key="chosen_designs", on_click="ignore", type="primary",
         help="One CSV: the Pareto front of each multi-objective study and the best 10 designs of each "
              "single-objective one, each design once, with a study column and named objectives and parameters.")

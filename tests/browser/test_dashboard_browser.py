@@ -1,7 +1,7 @@
 """The dashboard in a real browser (Debian's Chromium driven by Playwright), as a user runs it.
 
-The server is started exactly as the README's quick start does it: ``streamlit run app.py`` from the
-repository root with no database configured (``HIVE_DB_URL`` unset, ``HIVE_HOME`` a fresh temporary
+The server is started exactly as the README's quick start does it: ``hive-cli dashboard`` with no
+database configured (``HIVE_DB_URL`` unset, ``HIVE_HOME`` a fresh temporary
 directory), so it fills the embedded default ``$HIVE_HOME/hive.db`` with the demo studies itself.
 Checks: every page renders without an error or exception, a box drag on the Pareto explorer fills
 the selected-designs table with exactly the runs inside the box, a CSV download carries the rows of
@@ -89,7 +89,7 @@ def _free_port() -> int:
 
 
 class Server:
-    """``streamlit run app.py`` in a subprocess, from the repository root (so .streamlit/config.toml applies)."""
+    """The README's launch command, ``hive-cli dashboard``, in a subprocess."""
 
     def __init__(self, workdir: Path, env_changes: dict[str, str | None]):
         self.port = _free_port()
@@ -103,8 +103,7 @@ class Server:
                 env[key] = value
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.headless", "true"],
+            [sys.executable, "-m", "hive_cli", "dashboard", "--port", str(self.port)],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self._wait_healthy()

@@ -248,34 +248,37 @@ def seeded(request, tmp_path_factory) -> str:
 
 
 class MediaStore:
-    """Every in-memory media store AppTest creates (one per run), so a download button's bytes can be read."""
+    """Every media file manager AppTest creates (one per run), so a download button's bytes can be
+    read: a file made when the page ran, or one made when the button is clicked (a callable ``data``,
+    run here as Streamlit runs it on the click)."""
 
     def __init__(self):
-        self.stores = []
+        self.managers = []
 
     def read(self, button) -> bytes:
-        name = button.proto.url.rsplit("/", 1)[-1]
-        for store in reversed(self.stores):
+        for manager in reversed(self.managers):
             try:
-                return store.get_file(name).content
-            except Exception:  # noqa: BLE001 - not in this run's store
+                url = (manager.execute_deferred(button.proto.deferred_file_id) if button.proto.deferred_file_id
+                       else button.proto.url)
+                return manager._storage.get_file(url.rsplit("/", 1)[-1]).content
+            except Exception:  # noqa: BLE001 - not this run's manager
                 continue
-        raise AssertionError(f"download {button.proto.url} not found in the media stores")
+        raise AssertionError(f"download {button.proto.url or button.proto.deferred_file_id} not found")
 
 
 @pytest.fixture
 def media(monkeypatch) -> MediaStore:
     import streamlit.testing.v1.app_test as app_test_module
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.runtime.media_file_manager import MediaFileManager
 
     recorder = MediaStore()
 
-    class Recording(MemoryMediaFileStorage):
+    class Recording(MediaFileManager):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            recorder.stores.append(self)
+            recorder.managers.append(self)
 
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
     return recorder
 
 

@@ -1,0 +1,92 @@
+"""``hive-cli dashboard``: the Streamlit dashboard, started with what its pages import already loaded.
+
+``streamlit run app.py`` starts a server that imports nothing of the app until the first browser
+session arrives, so the first visit pays seconds of imports (pandas, plotly, DuckDB, SQLAlchemy and
+the app's own modules). This command imports them before the server answers, then runs Streamlit in
+the same process: the server takes a few seconds longer to come up and the first page does not
+wait for them. Pages and options are the same as ``streamlit run app.py``'s.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .common import db_option, settings
+
+APP_DIR = Path(__file__).resolve().parent.parent  # the repository root: app.py, pages/, .streamlit/
+
+
+def page_modules(app_dir: Path = APP_DIR) -> list[str]:
+    """Every module ``app.py`` and ``pages/*.py`` import, in the order they first name them, read from
+    their syntax trees (a page's new import is preloaded without a list to keep in step). ``from X
+    import a`` names ``X`` and ``X.a``: ``a`` may be a submodule (``from storage import queries``)."""
+    names: dict[str, None] = {}
+    for path in [app_dir / "app.py", *sorted((app_dir / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.update(dict.fromkeys([node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]))
+    return list(names)
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import ``modules`` (a name that is an attribute of its loaded parent, not a module, is skipped);
+    the names that failed (the page that needs one reports the problem)."""
+    failed = []
+    for name in modules:
+        parent, _, attribute = name.rpartition(".")
+        if name in sys.modules or (parent in sys.modules and hasattr(sys.modules[parent], attribute)):
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a page shows its own import error, with its context
+            failed.append(name)
+    return failed
+
+
+def database_argument(url: str) -> str:
+    """A SQLite file named relative to where the user stands keeps naming that file once the server
+    runs from the app's folder; URLs pass unchanged."""
+    return url if "://" in url else str(Path(url).expanduser().resolve())
+
+
+@click.command("dashboard")
+@click.argument("url", required=False)
+@db_option
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Port to listen on.")
+@click.option("--host", default=None, metavar="ADDRESS",
+              help="Address to listen on (default: .streamlit/config.toml's, this machine only).")
+@click.pass_context
+def dashboard(ctx: click.Context, url: str | None, port: int, host: str | None) -> None:
+    """Open the dashboard on the database at URL (or --db / $HIVE_DB_URL / the embedded default,
+    filled with demo studies on first start) at http://localhost:PORT."""
+    url = url or settings(ctx).get("db_url")
+    if url:
+        os.environ["HIVE_DB_URL"] = database_argument(url)
+    app = APP_DIR / "app.py"
+    if not app.is_file():
+        raise click.ClickException(f"the dashboard's app.py is not at {app}: install the repository with "
+                                   "'pip install -e .' from its root")
+    os.chdir(APP_DIR)  # Streamlit reads .streamlit/config.toml from the working directory
+    sys.path.insert(0, str(APP_DIR))
+    click.echo("loading the dashboard's libraries...")
+    from ui.warmup import MODULES  # what the pages import on first use, beyond their own imports
+
+    # Beyond the pages' own imports: DuckDB (the read layer imports it when it opens) and PIL (the page icon).
+    preload(page_modules() + list(MODULES) + ["duckdb", "PIL.Image"])
+    from streamlit import delta_generator
+    from streamlit.web import cli as streamlit_cli
+
+    # Streamlit's first element of a process checks whether it runs in a REPL by inspecting every
+    # frame's module (0.5 s with the libraries above loaded); this process is Streamlit's server.
+    delta_generator._use_warning_has_been_displayed = True
+
+    options = ["--server.port", str(port)] + (["--server.address", host] if host else [])
+    sys.argv = ["streamlit", "run", str(app), *options]
+    streamlit_cli.main()
