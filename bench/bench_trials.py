@@ -2,7 +2,7 @@
 
 Builds (or reuses with --keep) a SQLite database holding one Optuna-like study: 100,000 evaluations
 of four named parameters (one categorical), about a third pruned with learning curves of 10 steps,
-constraints, a few infeasible; runs ``streamlit run app.py`` on it and opens each view of the Trials
+constraints, a few infeasible; runs ``hive-cli dashboard`` on it and opens each view of the Trials
 page in Debian's Chromium (Playwright), as a first visit of that URL: "full load" is from navigation
 until the script has finished and every chart is drawn (tests/browser/render_complete.js; the time of
 its first poll of that state, from the page's own clock); then, as a person moves, each view switched

@@ -239,10 +239,89 @@ def timeline_figure(frame: pd.DataFrame, title: str, subtitle: str | None = None
     return titled(figure, title, subtitle)
 
 
+def _parallel_axes(part: pd.DataFrame, parameters: list[str], objective: str, choices: dict) -> list[dict]:
+    """Each axis's label, its values as numbers (a category as its index among the study's choices)
+    and its ticks: (value, text) at the minimum, middle and maximum, or at every category."""
+    axes = []
+    for name in [*parameters, objective]:
+        column = part[objective if name == objective else f"param:{name}"]
+        if name != objective and name in choices:
+            labels = [str(c) for c in choices[name]]
+            values = column.map({label: i for i, label in enumerate(choices[name])}).astype(float).to_numpy()
+            axes.append({"label": name, "values": values, "low": 0.0, "high": float(max(len(labels) - 1, 1)),
+                         "ticks": list(enumerate(labels))})
+        else:
+            values = column.astype(float).to_numpy()
+            low, high = float(np.nanmin(values)), float(np.nanmax(values))
+            ticks = [(v, f"{v:.4g}") for v in dict.fromkeys([low, (low + high) / 2, high])]
+            axes.append({"label": name, "values": values, "low": low, "high": high if high > low else low + 1.0,
+                         "ticks": ticks})
+    return axes
+
+
+PARALLEL_BANDS = 6
+
+
 def parallel_figure(frame: pd.DataFrame, parameters: list[str], objective: str, choices: dict, title: str,
                     subtitle: str | None = None) -> go.Figure:
-    """Every parameter and the objective as axes, one line per evaluation coloured by the objective;
-    categorical parameters show their labels."""
+    """Every parameter and the objective as vertical axes, one line per evaluation, drawn in SVG
+    (plotly's parcoords is WebGL: seconds to set up without a GPU; ``parcoords_figure`` draws it on
+    request). Each axis runs from its minimum (bottom) to its maximum (top), a categorical one
+    through its labels; lines are coloured by the objective in ``PARALLEL_BANDS`` bands of equal
+    width, each band a legend entry that says its range. A line carries its run_id."""
+    part = frame[np.isfinite(frame[objective].astype(float))]
+    axes = _parallel_axes(part, parameters, objective, choices)
+    scaled = np.column_stack([(a["values"] - a["low"]) / (a["high"] - a["low"]) for a in axes]) if len(part) else \
+        np.empty((0, len(axes)))
+    value = part[objective].astype(float).to_numpy()
+    low, high = (float(value.min()), float(value.max())) if len(value) else (0.0, 1.0)
+    edges = np.linspace(low, high, PARALLEL_BANDS + 1)
+    band = np.clip(np.searchsorted(edges, value, side="right") - 1, 0, PARALLEL_BANDS - 1)
+    run_ids = part["run_id"].to_numpy()
+    columns = len(axes)
+    figure = go.Figure()
+    for b in range(PARALLEL_BANDS):
+        rows = np.flatnonzero(band == b)
+        if not len(rows):
+            continue
+        # One trace per band: each line's points, then a gap (None) before the next line.
+        ys = np.full((len(rows), columns + 1), np.nan)
+        ys[:, :columns] = scaled[rows]
+        xs = np.tile(np.r_[np.arange(columns, dtype=float), np.nan], len(rows))
+        ids = np.repeat(run_ids[rows], columns + 1)
+        shade = 1 - b / (PARALLEL_BANDS - 1)  # as parcoords' Blues_r: the lowest values darkest
+        figure.add_trace(go.Scatter(
+            x=xs, y=ys.ravel(), mode="lines", customdata=ids, connectgaps=False,
+            name=f"{objective} {edges[b]:.4g} to {edges[b + 1]:.4g} ({len(rows):,})",
+            line={"color": _blue(shade), "width": 1}, opacity=0.6,
+            hovertemplate="%{customdata}<extra></extra>"))
+    for i, axis in enumerate(axes):
+        figure.add_shape(type="line", x0=i, x1=i, y0=0, y1=1, line={"color": "#444", "width": 1})
+        for tick, text in axis["ticks"]:
+            # On a light backing: the value stays readable over the lines that cross it.
+            figure.add_annotation(x=i, y=(tick - axis["low"]) / (axis["high"] - axis["low"]), text=text,
+                                  showarrow=False, xanchor="right", xshift=-4, font={"size": 11},
+                                  bgcolor="rgba(255,255,255,0.85)")
+    figure.update_layout(
+        xaxis={"tickvals": list(range(columns)), "ticktext": [a["label"] for a in axes],
+               "title": {"text": "parameters, then the objective"}, "range": [-0.6, columns - 0.6],
+               "showgrid": False, "zeroline": False, "tickfont": {"size": 13}},
+        yaxis={"title": {"text": "each axis from its minimum to its maximum"}, "showticklabels": False,
+               "showgrid": False, "zeroline": False, "range": [-0.04, 1.04]},
+        legend_title_text="lines by " + objective, height=520)
+    return titled(figure, title, subtitle)
+
+
+def _blue(shade: float) -> str:
+    """From light blue (0) to dark blue (1): never near-white on white."""
+    light, dark = np.array([0x9e, 0xca, 0xe1]), np.array([0x08, 0x30, 0x6b])
+    r, g, b = (light + (dark - light) * shade).round().astype(int)
+    return f"rgb({r},{g},{b})"
+
+
+def parcoords_figure(frame: pd.DataFrame, parameters: list[str], objective: str, choices: dict, title: str,
+                     subtitle: str | None = None) -> go.Figure:
+    """Plotly's parcoords (WebGL): the same axes, with ranges to drag on each axis to filter the lines."""
     part = frame[np.isfinite(frame[objective].astype(float))]
     dimensions = []
     for name in parameters:

@@ -257,9 +257,12 @@ try:
             st.stop()
         complete = frame.dropna(subset=[f"param:{n}" for n in names])
         sampled_caption(frame)
-        chart(charts.parallel_figure(complete, names, objective, choices,
-                                     f"Parameters and {label} of {len(complete):,} evaluations"),
-              f"{study_id}_parallel", "parallel")
+        title = f"Parameters and {label} of {len(complete):,} evaluations"
+        if st.toggle("Filter by dragging on the axes (WebGL: a few seconds to draw without a GPU)", key="parallel_filter"):
+            chart(charts.parcoords_figure(complete, names, objective, choices, title), f"{study_id}_parallel", "parallel")
+        else:
+            open_clicked(chart(charts.parallel_figure(complete, names, objective, choices, title),
+                               f"{study_id}_parallel", "parallel", on_select="rerun", selection_mode="points"))
 except HiveError as error:
     show_error(error)
     st.stop()

@@ -147,8 +147,33 @@ def test_slice_contour_rank_edf_timeline_and_parallel_coordinates(dash, optuna_s
     assert sorted(pruned["y"]) == sorted(t.number for t in study.trials if t.state == TrialState.PRUNED)
 
     at = view(dash, "Parallel coordinates")
+    figure = chart(at, "parallel")
+    axes = ["kind", "layers", "x", "y", "value"]
+    assert figure["layout"]["xaxis"]["ticktext"] == axes
+    lines, bands = {}, {}
+    for trace in figure["data"]:              # each line: its five points, then a gap
+        assert all(math.isnan(y) for y in trace["y"][5::6])
+        for start in range(0, len(trace["y"]), 6):
+            lines[trace["customdata"][start]] = trace["y"][start:start + 5]
+            bands[trace["customdata"][start]] = trace["name"]
+    assert set(lines) == {f"optuna_tpe:{n}" for n in complete}   # every finished trial once
+
+    def axis_value(trial, name):
+        return ["adam", "sgd"].index(trial.params[name]) if name == "kind" else (
+            trial.value if name == "value" else trial.params[name])
+
+    spans = {name: (min(axis_value(t, name) for t in complete.values()),
+                    max(axis_value(t, name) for t in complete.values())) for name in axes}
+    for number, trial in complete.items():
+        expected = [(axis_value(trial, name) - spans[name][0]) / (spans[name][1] - spans[name][0]) for name in axes]
+        assert lines[f"optuna_tpe:{number}"] == pytest.approx(expected, abs=1e-12)
+        low, high = (float(v) for v in re.match(r"value (\S+) to (\S+) \(", bands[f"optuna_tpe:{number}"]).groups())
+        assert low - 1e-3 * abs(low) <= trial.value <= high + 1e-3 * abs(high)   # its colour band says its range
+    # On request, plotly's parcoords (WebGL) with the same axes, to filter by dragging.
+    at.toggle(key="parallel_filter").set_value(True).run()
+    check_clean(at)
     dimensions = chart(at, "parallel")["data"][0]["dimensions"]
-    assert [d["label"] for d in dimensions] == ["kind", "layers", "x", "y", "value"]
+    assert [d["label"] for d in dimensions] == axes
     assert dimensions[0]["ticktext"] == ["adam", "sgd"]
     assert sorted(dimensions[-1]["values"]) == sorted(t.value for t in complete.values())
 
