@@ -1,5 +1,5 @@
 """Experiments and decisions in a real browser (Debian's Chromium through Playwright) against
-``streamlit run app.py`` on ``experiment_data``'s database: the Experiments page draws every chart;
+``hive-cli dashboard`` on ``experiment_data``'s database: the Experiments page draws every chart;
 on the Pareto explorer a person ranks the front by TOPSIS, records the top design with a rationale,
 and sees it boxed on the chart and in the history (the row read back with sqlite3); study detail's
 "Download report (HTML)" gives a file that opens from disk with the network refused, every chart
