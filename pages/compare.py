@@ -5,6 +5,7 @@ hypervolumes of a space on one common reference point; best-so-far curves and fi
 per fitness objective (a study's first objective). Every study keeps one colour on every chart, and
 a study a chart leaves out is named under it with the reason (see ``analysis.comparison``)."""
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from analysis.comparison import (ObjectiveSpace, best_so_far_curves, compare_hypervolumes, group_by_space,
@@ -22,6 +23,7 @@ from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_studies
 from ui.routing import run_inside_app
+from ui.tables import display_frame, formats_that_apply
 from ui.text import plain, show_error
 
 run_inside_app()
@@ -67,10 +69,12 @@ colors = study_colors(chosen)
 kinds = {sid: s["study_type"] for sid, s in studies.items()}
 run_counts = {sid: int(s["run_count"] or 0) for sid, s in studies.items()}
 table.insert(2, "objective_space", [spaces[sid].label for sid in table["study_id"]])  # readable without scrolling
-st.dataframe(table, hide_index=True, width="stretch", key="compare_table",
-             column_config={"best_fitness": st.column_config.NumberColumn(format="%.6g"),
-                            "avg_fitness": st.column_config.NumberColumn(format="%.6g"),
-                            "execution_time_seconds": st.column_config.NumberColumn("time (s)", format="%.1f")})
+# Blanks where a study has no value (a running study's time, a single objective's front), never "None".
+shown = display_frame(table.assign(execution_time_seconds=pd.to_numeric(table["execution_time_seconds"]).round(1)))
+st.dataframe(shown, hide_index=True, width="stretch", key="compare_table", column_config=formats_that_apply(
+    {"best_fitness": st.column_config.NumberColumn(format="%.6g"),
+     "avg_fitness": st.column_config.NumberColumn(format="%.6g"),
+     "execution_time_seconds": st.column_config.NumberColumn("time (s)", format="%.1f")}, shown))
 with st.container(horizontal=True):
     csv_button(table, "comparison", "compare", label="Download this table")
     st.download_button(

@@ -12,6 +12,7 @@ from ui import urlstate
 from ui.connection import reader
 from ui.downloads import csv_button
 from ui.routing import run_inside_app
+from ui.tables import display_frame, formats_that_apply
 from ui.text import show_error
 
 run_inside_app()
@@ -87,19 +88,19 @@ def show(frame: pd.DataFrame) -> None:
     view = frame[COLUMNS].copy()
     # labels as text a person reads: algorithm=NSGA-II, seed=3
     view["labels"] = [", ".join(f"{k}={v}" for k, v in labels.items()) if labels else "" for labels in view["labels"]]
-    text_columns = [c for c in view.columns if view[c].dtype == object or pd.api.types.is_string_dtype(view[c])]
-    view[text_columns] = view[text_columns].fillna("")   # a blank, not "None" (numbers keep their formats)
     view.insert(0, "open", ["study?study=" + quote(s, safe="") for s in view["study_id"]])
+    view["execution_time_seconds"] = pd.to_numeric(view["execution_time_seconds"]).round(1)
+    view = display_frame(view, keep=tuple(view.columns))   # blanks, not "None" (a running study's time)
     st.dataframe(
         view, hide_index=True, width="stretch", key="studies_table",
-        column_config={
+        column_config=formats_that_apply({
             "open": st.column_config.LinkColumn("open", display_text="open"),
             "experiment": st.column_config.TextColumn(width="medium"),
             "labels": st.column_config.TextColumn(width="medium"),
             "progress_percent": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
             "best_fitness": st.column_config.NumberColumn("best fitness", format="%.6g"),
             "execution_time_seconds": st.column_config.NumberColumn("time (s)", format="%.1f"),
-        },
+        }, view),
     )
     csv_button(frame[COLUMNS], "studies", "studies")
 

@@ -9,13 +9,12 @@ mixing text and numbers (attributes, settings) is shown as text: Arrow needs one
 from __future__ import annotations
 
 import json
-import math
 
 import pandas as pd
 
 
 def _cell(value) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):   # NaN, NA, NaT
         return ""
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, allow_nan=True)
@@ -40,3 +39,15 @@ def display_frame(frame: pd.DataFrame, keep: tuple[str, ...] = ("open",)) -> pd.
             convert = bool(kinds.isin(("list", "dict")).any()) or kinds.nunique() > 1
         out[column] = values.map(_cell) if convert else values
     return pd.DataFrame(out, index=frame.index)
+
+
+def formats_that_apply(config: dict, shown: pd.DataFrame) -> dict:
+    """``st.column_config`` entries for a ``display_frame``: a number or progress format on a column
+    shown as text (it had blanks) would not apply, so that column keeps its label as plain text."""
+    kept = {}
+    for name, column in config.items():
+        kind = (column or {}).get("type_config", {}).get("type") if isinstance(column, dict) else None
+        if name in shown and kind in ("number", "progress") and not pd.api.types.is_numeric_dtype(shown[name]):
+            column = {"label": column.get("label"), "type_config": {"type": "text"}}
+        kept[name] = column
+    return kept

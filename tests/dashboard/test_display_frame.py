@@ -28,3 +28,20 @@ def test_a_column_mixing_text_and_numbers_is_text_arrow_accepts():
     assert pa.types.is_string(pa.Table.from_pandas(shown).column("value").type) or pa.types.is_large_string(
         pa.Table.from_pandas(shown).column("value").type)
     assert math.isclose(float(shown["value"][1]), 0.001)
+
+
+def test_number_formats_give_way_on_columns_shown_as_text():
+    import streamlit as st
+
+    from ui.tables import formats_that_apply
+
+    frame = pd.DataFrame({"time": [1.25, None], "best": [3.0, 4.0], "name": ["a", "b"]})
+    shown = display_frame(frame)
+    config = formats_that_apply({"time": st.column_config.NumberColumn("time (s)", format="%.1f"),
+                                 "best": st.column_config.NumberColumn(format="%.6g"),
+                                 "name": st.column_config.TextColumn("name")}, shown)
+    assert shown["time"].tolist() == ["1.25", ""]                        # blanks made the column text
+    assert config["time"] == {"label": "time (s)", "type_config": {"type": "text"}}   # else the grid shows "None"
+    assert config["best"]["type_config"] == {"type": "number", "min_value": None, "max_value": None,
+                                             "format": "%.6g", "step": None}
+    assert config["name"]["type_config"]["type"] == "text"

@@ -449,14 +449,16 @@ def test_studies_lists_every_study_with_counts_and_values(dash, media):
     assert frame["study_id"].tolist() == STUDY_ORDER
     rows = frame.set_index("study_id")
     assert rows["run_count"].to_dict() == RUN_COUNTS
-    assert rows.loc["ga_two", "best_fitness"] == 3.0               # failed run (fitness 1) does not count
-    assert rows.loc["ga_single", "best_fitness"] == 5.0            # maximized
-    assert rows.loc["mc_risk", "best_fitness"] == 100.0
-    assert rows.loc["ga_live", "best_fitness"] == 4.0              # derived while running
-    assert pd.isna(rows.loc["ga_empty", "best_fitness"])
-    assert rows.loc["ga_two", "status"] == "completed" and rows.loc["ga_two", "progress_percent"] == 100.0
-    assert rows.loc["ga_live", "progress_percent"] == 50.0
-    assert rows.loc["ga_two", "execution_time_seconds"] == 42.0
+    # A column with a missing value is shown as text: the number, or a blank (never "None").
+    assert float(rows.loc["ga_two", "best_fitness"]) == 3.0        # failed run (fitness 1) does not count
+    assert float(rows.loc["ga_single", "best_fitness"]) == 5.0     # maximized
+    assert float(rows.loc["mc_risk", "best_fitness"]) == 100.0
+    assert float(rows.loc["ga_live", "best_fitness"]) == 4.0       # derived while running
+    assert rows.loc["ga_empty", "best_fitness"] == ""
+    assert rows.loc["ga_two", "status"] == "completed" and float(rows.loc["ga_two", "progress_percent"]) == 100.0
+    assert float(rows.loc["ga_live", "progress_percent"]) == 50.0
+    assert float(rows.loc["ga_two", "execution_time_seconds"]) == 42.0
+    assert rows.loc["ga_live", "execution_time_seconds"] == "" and rows.loc["ga_live", "completed_at"] == ""
     assert rows.loc["xss_study", "study_name"] == XSS_NAME
     assert set(rows["experiment"]) == {""} and set(rows["labels"]) == {""}   # none recorded: blank, not "None"
     assert rows.loc["ga_two", "open"] == "study?study=ga_two"
@@ -606,8 +608,8 @@ def test_compare_table_convergence_fronts_and_distributions(dash, media):
     assert frame.loc["ga_two", "avg_fitness"] == pytest.approx(sum(GA_TWO_SUCCESS_FITNESS) / 11)
     assert frame.loc["ga_single", "avg_fitness"] == pytest.approx(17 / 6)
     assert frame.loc["mc_risk", "avg_fitness"] == pytest.approx(109.5)
-    assert frame.loc["ga_two", "pareto_count"] == 5 and frame.loc["mc_risk", "pareto_count"] == 20
-    assert pd.isna(frame.loc["ga_single", "pareto_count"])
+    # A single-objective study has no front: a blank cell (the column is shown as text), never "None".
+    assert frame["pareto_count"].tolist() == ["5", "", "20"]
     assert frame["objectives"].tolist() == [2, 1, 2]
     assert frame["objective_space"].tolist() == ["cost (min), co2 (min)", "yield (max)", "cost (min), renewable (max)"]
     assert download(at, media, "compare")["study_id"].tolist() == ["ga_two", "ga_single", "mc_risk"]
@@ -677,7 +679,8 @@ def test_compare_with_a_study_without_runs(dash):
     at = dash.open(COMPARE, studies="ga_two,ga_empty")
     frame = table(at, "compare_table").set_index("study_id")
     assert frame.loc["ga_empty", "run_count"] == 0 and frame.loc["ga_empty", "pareto_count"] == 0
-    assert pd.isna(frame.loc["ga_empty", "avg_fitness"])
+    assert frame.loc["ga_empty", "avg_fitness"] == ""          # blank, not "None"
+    assert float(frame.loc["ga_two", "avg_fitness"]) == pytest.approx(sum(GA_TWO_SUCCESS_FITNESS) / 11)
     captions = texts(at.caption)
     for name in ("front overlay", "hypervolume chart", "best-so-far chart", "fitness distribution"):
         assert f"Left out of the {name}: ga_empty (no runs yet)." in captions
