@@ -244,14 +244,16 @@ def _parallel_axes(part: pd.DataFrame, parameters: list[str], objective: str, ch
     and its ticks: (value, text) at the minimum, middle and maximum, or at every category."""
     axes = []
     for name in [*parameters, objective]:
-        column = part[objective if name == objective else f"param:{name}"]
-        if name != objective and name in choices:
-            labels = [str(c) for c in choices[name]]
-            values = column.map({label: i for i, label in enumerate(choices[name])}).astype(float).to_numpy()
-            axes.append({"label": name, "values": values, "low": 0.0, "high": float(max(len(labels) - 1, 1)),
-                         "ticks": list(enumerate(labels))})
+        if name == objective:
+            column, categories = part[objective].astype(float), {}
         else:
-            values = column.astype(float).to_numpy()
+            column, categories = _numeric(part, name, choices)
+        values = column.to_numpy()
+        if categories:
+            axes.append({"label": name, "values": values, "low": 0.0,
+                         "high": float(max(len(categories["ticktext"]) - 1, 1)),
+                         "ticks": list(zip(categories["tickvals"], categories["ticktext"]))})
+        else:
             low, high = float(np.nanmin(values)), float(np.nanmax(values))
             ticks = [(v, f"{v:.4g}") for v in dict.fromkeys([low, (low + high) / 2, high])]
             axes.append({"label": name, "values": values, "low": low, "high": high if high > low else low + 1.0,
@@ -325,13 +327,8 @@ def parcoords_figure(frame: pd.DataFrame, parameters: list[str], objective: str,
     part = frame[np.isfinite(frame[objective].astype(float))]
     dimensions = []
     for name in parameters:
-        column = part[f"param:{name}"]
-        if name in choices:
-            labels = [str(c) for c in choices[name]]
-            codes = column.map({label: i for i, label in enumerate(choices[name])}).astype(float)
-            dimensions.append({"label": name, "values": codes, "tickvals": list(range(len(labels))), "ticktext": labels})
-        else:
-            dimensions.append({"label": name, "values": column.astype(float)})
+        values, categories = _numeric(part, name, choices)
+        dimensions.append({"label": name, "values": values, **categories})
     dimensions.append({"label": objective, "values": part[objective].astype(float)})
     figure = go.Figure(go.Parcoords(
         line={"color": part[objective].astype(float), "colorscale": "Blues_r", "showscale": True,
