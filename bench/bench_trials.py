@@ -90,7 +90,6 @@ def main() -> None:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
             print(f"{'view':<22} full load (median of {args.repeat}, s)  all")
-            loads = {}
             for view in VIEWS:
                 url = f"trials?study={STUDY}&view={view.replace(' ', '+').replace('&', '%26')}"
                 open_page(page, server, url, "Trials", timeout_s=180)   # warm-up
@@ -103,7 +102,6 @@ def main() -> None:
                     times.append(wait_rendered(page, "Trials", 180) / 1000)
                 print(f"{view:<22} {statistics.median(times):>6.2f}                      "
                       + " ".join(f"{t:.2f}" for t in times))
-                loads[view] = times
             # As a person moves: the page is open on History and the view is switched by its control
             # (a rerun of the page, no new document).
             print(f"\n{'view':<22} switched to from History (median of {args.repeat}, s)  all")

@@ -37,14 +37,14 @@ if len(chosen) < 2:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def study_reads(study_key: str, version: tuple, multi_objective: bool) -> dict:
+def study_reads(study_key: str, version: tuple, multi_objective: bool, _study: dict) -> dict:
     # ``version`` (database, run count, last update, status) is part of the key: another database or
     # new runs are read afresh; otherwise a study's history, front and samples are read once.
-    study = queries.get_study(db, study_key)
+    # ``_study``, the study's row already read, is left out of the key (Streamlit skips "_" names).
     reads = {"history": queries.get_convergence_history(db, study_key),
              "samples": queries.sample_study_fitness(db, study_key, 20_000)}
     if multi_objective:
-        reads["front"] = exports.spread_columns(queries.get_pareto_front(db, study_key), study)
+        reads["front"] = exports.spread_columns(queries.get_pareto_front(db, study_key), _study)
         reads["objectives"] = queries.study_objectives(db, study_key)
     return reads
 
@@ -55,7 +55,7 @@ try:
     spaces = {sid: ObjectiveSpace.of(exports.objective_names(study), study["objective_directions"])
               for sid, study in studies.items()}
     multi = [sid for sid in chosen if len(spaces[sid].names) >= 2]
-    reads = {sid: study_reads(sid, (repr(db.url), s["run_count"], s["updated_at"], s["status"]), sid in multi)
+    reads = {sid: study_reads(sid, (repr(db.url), s["run_count"], s["updated_at"], s["status"]), sid in multi, s)
              for sid, s in studies.items()}
     histories = {sid: reads[sid]["history"] for sid in chosen}
     fronts = {sid: reads[sid]["front"] for sid in multi}
