@@ -89,6 +89,15 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
+            # Baseline of the same run: what any new document costs the browser here, with no chart.
+            open_page(page, server, "data", "Data & export", timeout_s=180)
+            times = []
+            for _ in range(args.repeat):
+                page.goto("about:blank")
+                page.goto(f"{server.url}/data", wait_until="commit")
+                times.append(wait_rendered(page, "Data & export", 180) / 1000)
+            print(f"{'baseline: Data & export':<22} {statistics.median(times):>6.2f}  (full load of a page without charts) "
+                  + " ".join(f"{t:.2f}" for t in times))
             print(f"{'view':<22} full load (median of {args.repeat}, s)  all")
             for view in VIEWS:
                 url = f"trials?study={STUDY}&view={view.replace(' ', '+').replace('&', '%26')}"
@@ -116,6 +125,17 @@ def main() -> None:
                     times.append((wait_rendered(page, "Trials", 180) - started_ms) / 1000)
                 print(f"{view:<22} {statistics.median(times):>6.2f}                      "
                       + " ".join(f"{t:.2f}" for t in times))
+            # As every other page is measured (bench_first_visits.py): opened from the Study detail
+            # page of this study by its sidebar link, the study travelling with it (History, the default view).
+            times = []
+            for _ in range(args.repeat):
+                open_page(page, server, f"study?study={STUDY}", "Study detail", timeout_s=180)
+                link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Trials").first
+                started_ms = page.evaluate("performance.now()")
+                link.click()
+                times.append((wait_rendered(page, "Trials", 180) - started_ms) / 1000)
+            print(f"\n{'History':<22} opened by its sidebar link (median of {args.repeat}, s) "
+                  + f"{statistics.median(times):.2f}  all " + " ".join(f"{t:.2f}" for t in times))
             browser.close()
     finally:
         server.stop()

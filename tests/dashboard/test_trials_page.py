@@ -203,3 +203,22 @@ def test_design_page_is_the_trial_detail(dash, optuna_studies):
     at = dash.open(DESIGN, study="optuna_tpe", run=f"optuna_tpe:{pruned.number}")
     assert f"This evaluation was pruned after step {max(pruned.intermediate_values)}." in [t.value for t in at.text]
     assert "The evaluation was pruned: it has no result, so it is neither feasible nor infeasible." in [t.value for t in at.text]
+
+
+def test_a_large_study_is_drawn_from_an_even_sample_that_the_caption_states(monkeypatch, tmp_path):
+    # 1,203 evaluations: the page draws one in every ceil(1203 / 500) = 3, evaluation numbers 0, 3, 6 ...
+    from storage import DatabaseMetadataService
+
+    url = f"sqlite:///{tmp_path / 'hive.db'}"
+    with DatabaseMetadataService(url) as service:
+        service.create_study({"study_id": "big", "study_type": "bayesian_optimization",
+                              "optimization_objective": "loss", "parameter_names": ["a", "b"]})
+        service.log_study_runs([{"study_id": "big", "evaluation_number": n, "fitness": float(n % 17),
+                                 "objectives": [float(n % 17)], "parameter_vector": [n / 1203, (n * 7 % 1203) / 1203],
+                                 "simulation_status": "failed" if n % 10 == 9 else "success"}
+                                for n in range(1203)])
+    at = Dashboard(url, monkeypatch, tmp_path).open(TRIALS, study="big", view="Slice")
+    drawn = {int(r.rsplit(":", 1)[1]) for r in chart(at, "slice")["data"][0]["customdata"]}
+    expected = {n for n in range(0, 1203, 3) if n % 10 != 9}   # failed ones have no value to draw
+    assert drawn == expected
+    assert f"{len(expected):,} finished evaluations drawn from one in every 3 of the 1,203." in texts(at.caption)
