@@ -15,6 +15,7 @@ import streamlit as st
 from storage.engine import default_database_path
 from storage.migrate import holds_studies
 from ui.connection import configured_url, database_label, using_embedded_default
+from ui.preload import preload_charts
 from ui.warmup import warm_up
 
 ICON = Path(__file__).with_name("ui") / "icon.png"  # a local file: the browser fetches nothing from the internet
@@ -76,5 +77,7 @@ st.sidebar.text(database_label().replace("/", "/\u200b"))
 try:
     navigation.run()
 finally:
-    # After the page, not before: the warm-up's imports would slow the first page they are meant to spare.
+    # After the page, not before: the warm-up's imports, and the browser's loading of the chart script,
+    # would slow the first page they are meant to spare.
+    preload_charts()
     warm_up(configured_url() or str(default_database_path()))

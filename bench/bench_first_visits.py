@@ -20,6 +20,7 @@ open one). The goal
 
     python bench/bench_first_visits.py                       # demo built in a temporary folder
     python bench/bench_first_visits.py --db /tmp/demo.db --rounds 3 --pause 0
+    python bench/bench_first_visits.py --direct    # every page straight from Studies (its first chart)
 """
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ def rendered(page, title: str | None, started_ms: float = 0.0) -> float:
     return (done_ms - started_ms) / 1000
 
 
-def one_round(page, db: Path, home: Path, pause: float, launcher: str, port: int) -> dict[str, dict[str, float]]:
+def one_round(page, db: Path, home: Path, pause: float, launcher: str, port: int,
+              direct: bool = False) -> dict[str, dict[str, float]]:
     """One fresh server: the first page by its URL, every other page's first visit by a click on its
     sidebar link (the way a person moves), then the first SQL query, then each page again by a full
     load of its URL (a new document: the browser sets up Streamlit and plotly.js again)."""
@@ -94,6 +96,10 @@ def one_round(page, db: Path, home: Path, pause: float, launcher: str, port: int
                 page.goto(f"{base}/{path}", wait_until="commit")
                 visit = rendered(page, title)
             else:
+                if direct:   # each page straight from Studies in a new document: its first chart of the tab
+                    page.goto(base, wait_until="commit")
+                    rendered(page, "Studies")
+                    time.sleep(pause)
                 link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first
                 started_ms = page.evaluate("performance.now()")
                 link.click()
@@ -121,6 +127,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="Server starts after the browser's first time; each page's first visit per start.")
     parser.add_argument("--pause", type=float, default=2.0, help="Seconds between visits (a person reading).")
+    parser.add_argument("--direct", action="store_true",
+                        help="Open each page from a freshly loaded Studies page instead of from the page before it "
+                             "(every page is then the first to draw a chart in its document).")
     parser.add_argument("--launcher", choices=sorted(LAUNCHERS), default="hive-cli",
                         help="How the server starts: the README's 'hive-cli dashboard', or 'streamlit run app.py'.")
     args = parser.parse_args()
@@ -138,13 +147,14 @@ def main() -> None:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})  # one browser profile
             page = context.new_page()  # one tab, as a person keeps the dashboard open across server restarts
             port = free_port()  # one origin: the browser's cache of Streamlit's scripts applies to every round
-            first_time, *rounds = [one_round(page, db, home, args.pause, args.launcher, port)
+            first_time, *rounds = [one_round(page, db, home, args.pause, args.launcher, port, args.direct)
                                    for _ in range(args.rounds + 1)]
             browser.close()
         load_after = " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
     print(f"\n{time.strftime('%Y-%m-%d')}: first visit of each page, demo data, server started by {args.launcher}; "
-          f"the browser's first time, then {args.rounds} fresh server starts; {args.pause:g} s between visits; "
+          f"the browser's first time, then {args.rounds} fresh server starts; {args.pause:g} s between visits"
+          f"{', each page opened from a fresh Studies page' if args.direct else ''}; "
           f"load average {load_before} before, {load_after} after; {os.cpu_count()} cores\n")
     print("| page | browser's first time | first visit on a fresh server: median | slowest "
           "| full load of its URL later: median | goal | result |")

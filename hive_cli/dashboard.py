@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import gc
 import importlib
+import logging
 import os
 import sys
 from pathlib import Path
@@ -45,14 +46,23 @@ def preload(modules: list[str]) -> list[str]:
     """Import ``modules`` (a name that is an attribute of its loaded parent, not a module, is skipped);
     the names that failed (the page that needs one reports the problem)."""
     failed = []
-    for name in modules:
-        parent, _, attribute = name.rpartition(".")
-        if name in sys.modules or (parent in sys.modules and hasattr(sys.modules[parent], attribute)):
-            continue
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a page shows its own import error, with its context
-            failed.append(name)
+    # A module-level st.cache_data checks its settings against the runtime's cache store, which does
+    # not exist before the server starts; Streamlit logs a warning and the cache, made on first call,
+    # is the runtime's all the same. Quiet for the imports only.
+    caching_log = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = caching_log.level
+    caching_log.setLevel(logging.ERROR)
+    try:
+        for name in modules:
+            parent, _, attribute = name.rpartition(".")
+            if name in sys.modules or (parent in sys.modules and hasattr(sys.modules[parent], attribute)):
+                continue
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - a page shows its own import error, with its context
+                failed.append(name)
+    finally:
+        caching_log.setLevel(level)
     return failed
 
 

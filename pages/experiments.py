@@ -9,10 +9,11 @@ from charts.experiments import (attainment_difference_figure, attainment_surface
                                 group_colors, measure_by_group_figure)
 from storage import queries
 from storage.errors import HiveError
-from storage.experiments import experiment_analysis, grouping
+from storage.experiments import grouping
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
+from ui.experiment_cache import analysed, version_of
 from ui.routing import run_inside_app
 from ui.tables import display_frame
 from ui.text import plain, show_error
@@ -61,17 +62,9 @@ if by is None:
                   'it, e.g. "labels": {"algorithm": "NSGA-II", "seed": 1}.'))
     st.stop()
 
-
-@st.cache_data(show_spinner="Comparing the experiment's studies...", max_entries=8)
-def analysed(source: str, name: str, label: str | None, version: tuple):
-    # The database and ``version`` (every study's run count and last update) are part of the key: another
-    # database, or new runs, are read afresh.
-    return experiment_analysis(db, name, label)
-
-
 try:
-    version = tuple(zip(members["study_id"], members["run_count"], members["updated_at"]))
-    analysis = analysed(repr(db.url), experiment, by, version)
+    with st.spinner("Comparing the experiment's studies..."):
+        analysis = analysed(db, repr(db.url), experiment, by, version_of(members))
 except HiveError as error:
     show_error(error)
     st.stop()
@@ -131,15 +124,29 @@ else:
     st.caption("Median across seeds per generation, shaded between the first and third quartiles; a study's value "
                "holds until its next generation and ends at its last (hover a point: how many studies it has).")
 
+ATTAINMENT_VIEWS = ["Surfaces of every group", "Difference of two groups"]
+
 if analysis.sets_min:
     st.subheader("Attainment surfaces")
     names, directions = analysis.space.names, analysis.space.directions
-    chart(attainment_surfaces_figure(analysis.sets_min, names, directions, colors),
-          f"{experiment}_attainment", "attainment")
-    st.caption("Empirical attainment function of each group's runs (each run's front): the best surface bounds "
-               "what any run attained, the median what half of them did, the worst what all of them did.")
     group_names = analysis.group_names
+    # One attainment chart at a time, the other one click away: both at once took the page's first
+    # visit past 2 s on a 2-core machine. A link naming the two groups (a=, b=) opens on their difference.
+    view = ATTAINMENT_VIEWS[0]
     if len(group_names) >= 2:
+        urlstate.adopt("attainment", "attainment_view")
+        wanted = urlstate.get("attainment") or (ATTAINMENT_VIEWS[1] if urlstate.get("a") or urlstate.get("b") else None)
+        view = st.segmented_control("Show", ATTAINMENT_VIEWS, key="attainment_view", required=True,
+                                    default=wanted if wanted in ATTAINMENT_VIEWS else ATTAINMENT_VIEWS[0])
+        urlstate.put("attainment", view if view != ATTAINMENT_VIEWS[0] else None)
+    if view == ATTAINMENT_VIEWS[0]:
+        urlstate.put("a", None)   # the pair belongs to the difference view
+        urlstate.put("b", None)
+        chart(attainment_surfaces_figure(analysis.sets_min, names, directions, colors),
+              f"{experiment}_attainment", "attainment")
+        st.caption("Empirical attainment function of each group's runs (each run's front): the best surface bounds "
+                   "what any run attained, the median what half of them did, the worst what all of them did.")
+    else:
         with st.container(horizontal=True):
             urlstate.adopt("a", "diff_a")
             urlstate.adopt("b", "diff_b")

@@ -445,6 +445,25 @@ def test_the_dashboard_fetches_nothing_from_the_internet(quickstart, browser):
     assert icon and not icon.startswith("http") or icon.startswith(quickstart.url)
 
 
+def test_the_chart_script_is_loaded_while_the_first_page_is_read(quickstart, browser):
+    """Studies draws no chart, yet once it is drawn the browser loads Streamlit's plotly script (from
+    the dashboard's server, once); the first chart page opened later draws without fetching it."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    fetched = []
+    tab.on("response", lambda response: fetched.append((response.url, response.status))
+           if "/static/js/PlotlyChart." in response.url else None)
+    open_page(tab, quickstart, "", "Studies")
+    assert tab.locator('[data-testid="stPlotlyChart"]').count() == 0
+    tab.wait_for_function("() => performance.getEntriesByType('resource').some(e => e.name.includes('/PlotlyChart.'))",
+                          timeout=20_000)
+    tab.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Experiments").first.click()
+    wait_rendered(tab, "Experiments")
+    assert tab.locator('[data-testid="stPlotlyChart"] .main-svg').count() > 0
+    context.close()
+    assert len(fetched) == 1 and fetched[0][0].startswith(quickstart.url) and fetched[0][1] == 200, fetched
+
+
 def test_first_visitor_deep_link_has_no_page_not_found_dialog(quickstart, page, tmp_path):
     copy = tmp_path / "hive.db"
     con = sqlite3.connect(quickstart.db_path)
@@ -545,6 +564,7 @@ TOUR = [
     ("design", "design?study=demo_nsga2_pop40&run=demo_nsga2_pop40:0", "Design", None),
     ("compare", "compare", "Compare studies", None),
     ("experiments", "experiments", "Experiments", None),
+    ("experiments_difference", "experiments?attainment=Difference+of+two+groups", "Experiments", None),
     ("convergence", "convergence?studies=demo_nsga2_pop40,demo_nsga2_pop80", "Convergence", None),
     ("convergence_milp", "convergence?studies=demo_milp_expansion", "Convergence", None),
     ("trials", "trials?study=demo_nsga2_pop40", "Trials", None),
@@ -562,8 +582,10 @@ TOUR_TITLES = {
                          "Relative gap between incumbent and dual bound"],
     "experiments": ["Final hypervolume per study, by algorithm",
                     "Hypervolume of the front so far: median across seeds, with the inter-quartile range",
-                    "Attainment surfaces: best (dotted), median (solid), worst (dashed)",
-                    "Attainment difference: NSGA-II against SMS-EMOA (darker: a larger share of runs ahead)"],
+                    "Attainment surfaces: best (dotted), median (solid), worst (dashed)"],
+    "experiments_difference": ["Final hypervolume per study, by algorithm",
+                               "Hypervolume of the front so far: median across seeds, with the inter-quartile range",
+                               "Attainment difference: NSGA-II against SMS-EMOA (darker: a larger share of runs ahead)"],
     "pareto": ["Pareto front: co2_t_per_year against annual_cost_usd"],
     "pareto_3d": ["Pareto front: annual_cost_usd, co2_t_per_year, unserved_energy_pct"],
     "sensitivity": ["Pearson correlation of each parameter with each objective",

@@ -45,11 +45,17 @@ def test_experiments_page_draws_every_chart(server, page):
     open_page(page, server, "experiments?experiment=toy", "Experiments")
     assert error_messages(page) == []
     charts = page.locator('[data-testid="stPlotlyChart"]')
-    assert charts.count() == 4                                   # groups, convergence, attainment, difference
-    assert all(charts.nth(i).locator(".main-svg").count() for i in range(4))
+    assert charts.count() == 3                                   # groups, convergence, attainment surfaces
+    assert all(charts.nth(i).locator(".main-svg").count() for i in range(3))
     text = page.locator('[data-testid="stMain"]').inner_text()
     assert "A vs B: A tends to be better (large effect); A12 = 1.00" in text
     screenshot(page, "experiments_toy")
+    page.get_by_text("Difference of two groups", exact=True).click()   # the other attainment chart
+    page.wait_for_timeout(100)
+    wait_rendered(page, "Experiments")
+    assert charts.count() == 3 and page.locator(".gtitle").filter(has_text="Attainment difference: A against B").count()
+    assert "attainment=Difference" in page.url
+    screenshot(page, "experiments_toy_difference")
     assert page.evaluate("window.__hive_errors") == []
 
 

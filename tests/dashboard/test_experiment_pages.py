@@ -90,6 +90,11 @@ def test_experiment_page_convergence_and_attainment(dash):
     best = trace(surfaces, "A: best")
     corners = {(x, y) for x, y in zip(best["x"], best["y"])}
     assert {(c, -q) for c, q in union.tolist()} <= corners
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-chart_attainment_difference")]
+    widget(at, "segmented_control", "attainment_view").set_value("Difference of two groups").run()
+    check_clean(at)
+    assert at.query_params["attainment"] in ("Difference of two groups", ["Difference of two groups"])
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-chart_attainment")]   # one at a time
     difference = chart(at, "attainment_difference")
     assert difference["layout"]["title"]["text"].startswith("Attainment difference: A against B")
     assert any(t["name"].startswith("A ahead by") for t in difference["data"])
@@ -99,7 +104,13 @@ def test_experiment_page_url_state_both_ways(dash):
     at = dash.open(EXPERIMENTS, experiment="toy", by="seed", a="2", b="3")
     assert widget(at, "selectbox", "pick_by").value == "seed"
     assert frame_of(at, 0)["group"].tolist() == ["1", "2", "3", "9"]     # by seed now: nolabel (seed 9) takes part
+    # a link naming two groups opens on their attainment difference
+    assert widget(at, "segmented_control", "attainment_view").value == "Difference of two groups"
     assert (widget(at, "selectbox", "diff_a").value, widget(at, "selectbox", "diff_b").value) == ("2", "3")
+    assert chart(at, "attainment_difference")["layout"]["title"]["text"].startswith("Attainment difference: 2 against 3")
+    widget(at, "segmented_control", "attainment_view").set_value("Surfaces of every group").run()
+    check_clean(at)
+    assert not {"a", "b", "attainment"} & set(at.query_params)            # nothing left to reopen the difference
     widget(at, "selectbox", "pick_by").set_value("algorithm").run()
     check_clean(at)
     assert "by" not in at.query_params                                   # the default is not written
@@ -167,3 +178,25 @@ def test_experiments_page_on_a_database_behind_or_unreachable(monkeypatch, tmp_p
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     at = Dashboard(UNREACHABLE, monkeypatch, tmp_path).open(EXPERIMENTS)
     assert len(at.error) == 1 and "is unavailable" in shown(at.error[0])
+
+
+def test_the_warm_up_computes_the_analysis_the_page_opens_on(dash, monkeypatch):
+    """After the server's warm-up, the first visit without a link finds its analysis computed."""
+    import streamlit as st
+
+    import ui.experiment_cache as cache
+    from storage.reader import Reader
+
+    st.cache_data.clear()
+    cache.warm_default(Reader(dash.url))
+    computed = []
+    original = cache.experiment_analysis
+    monkeypatch.setattr(cache, "experiment_analysis",
+                        lambda reader, name, by: computed.append((name, by)) or original(reader, name, by))
+    at = dash.open(EXPERIMENTS)                       # no link: the most recently updated experiment
+    assert frame_of(at, 0)["group"].tolist() and computed == []
+    grouping = at.selectbox(key="pick_by")
+    other = next(label for label in grouping.options if label != grouping.value)
+    grouping.set_value(other).run()
+    check_clean(at)
+    assert computed == [(at.selectbox(key="pick_experiment").value, other)]   # another grouping is computed
