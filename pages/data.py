@@ -1,4 +1,6 @@
 """Data and export: any study table with filters as CSV, and a read-only SQL box for analysts."""
+import functools
+
 import streamlit as st
 
 from storage import exports, queries
@@ -15,6 +17,7 @@ from ui.text import show_error
 run_inside_app()
 
 MAX_ROWS = 10_000
+PREVIEW_ROWS = 1_000  # rows of an export table shown; the CSV has them all
 
 st.title("Data & export")
 db = reader()
@@ -38,13 +41,14 @@ else:
             study = queries.get_study(db, study_id)
             filters = queries.RunFilter(generation=generation, simulation_status=None if status == "any" else status)
             frame = exports.spread_columns(queries.query_study_runs(db, study_id, filters, limit=100_000), study)
+            preview, total = frame.head(PREVIEW_ROWS), len(frame)
         else:
-            import pandas as pd
-
-            pages = list(exports.study_table_pages(db, study_id, table))
-            frame = pd.concat(pages, ignore_index=True) if pages else pd.DataFrame()
-        st.caption(f"{len(frame):,} row{'s' if len(frame) != 1 else ''}")
-        st.dataframe(display_frame(frame.head(1000)), hide_index=True, width="stretch", key="export_preview")
+            # The whole table is read only for the CSV, when its button is clicked.
+            preview, total = exports.study_table_preview(db, study_id, table, PREVIEW_ROWS)
+            frame = functools.partial(exports.study_table_frame, db, study_id, table)
+        shown = f"; the first {len(preview):,} shown" if total > len(preview) else ""
+        st.caption(f"{total:,} row{'s' if total != 1 else ''}{shown}")
+        st.dataframe(display_frame(preview), hide_index=True, width="stretch", key="export_preview")
         csv_button(frame, f"{study_id}_{table}", "export")
     except HiveError as error:
         show_error(error)

@@ -97,6 +97,24 @@ def study_table_pages(reader: Reader, study_id: str, table: str) -> Iterator[pd.
         yield queries.get_sensitivity_rankings(reader, study_id, limit=None)
 
 
+def study_table_frame(reader: Reader, study_id: str, table: str) -> pd.DataFrame:
+    """The whole export table as one frame."""
+    pages = list(study_table_pages(reader, study_id, table))
+    return pd.concat(pages, ignore_index=True) if len(pages) > 1 else pages[0]
+
+
+def study_table_preview(reader: Reader, study_id: str, table: str, rows: int) -> tuple[pd.DataFrame, int]:
+    """The first ``rows`` rows of an export table, in its export order, and how many rows it has: a
+    study's runs are counted and their first page read, not the whole table (2 s at 100,000 runs)."""
+    if table != "runs":
+        frame = study_table_frame(reader, study_id, table)
+        return frame.head(rows), len(frame)
+    study = queries.get_study(reader, study_id)
+    first = queries.query_study_runs(reader, study_id, queries.RunFilter(), sort="evaluation_number", limit=rows,
+                                     offset=0, with_kpis=True)
+    return spread_columns(first, study), queries.count_study_runs(reader, study_id)
+
+
 def _run_pages(reader: Reader, study: dict) -> Iterator[pd.DataFrame]:
     study_id = study["study_id"]
     last = -1

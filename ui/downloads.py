@@ -6,6 +6,7 @@ per chart, a wide table's CSV a tenth of a second, and most views are never down
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -20,10 +21,12 @@ def _file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:80] or "export"
 
 
-def csv_button(frame: pd.DataFrame, name: str, key: str, label: str = "Download CSV") -> None:
+def csv_button(frame: pd.DataFrame | Callable[[], pd.DataFrame], name: str, key: str,
+               label: str = "Download CSV") -> None:
+    """``frame``, or a function reading it (a table too long to read on every run of the page)."""
     # Written when clicked, like the charts' files: most tables shown are never downloaded.
-    st.download_button(label, data=lambda: to_safe_csv(frame), file_name=f"{_file_stem(name)}.csv", mime="text/csv",
-                       key=f"csv_{key}", on_click="ignore")
+    st.download_button(label, data=lambda: to_safe_csv(frame() if callable(frame) else frame),
+                       file_name=f"{_file_stem(name)}.csv", mime="text/csv", key=f"csv_{key}", on_click="ignore")
 
 
 def chart(figure: go.Figure, name: str, key: str, **plotly_kwargs):

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import io
 import json
+import random
 import re
 import shutil
 import time
@@ -1193,6 +1194,29 @@ def test_export_tables_preview_and_csv(dash, media, study, kind, rows):
         assert csv.set_index("run_id").loc["ga_two:9", ["param:p1", "cost", "co2"]].tolist() == [10.0, 3.0, 15.0]
     if kind == "pareto":
         assert sorted(csv["run_id"]) == sorted(GA_TWO_FRONT)
+
+
+def test_export_of_a_long_runs_table_previews_its_first_rows_and_downloads_all(monkeypatch, tmp_path, media):
+    # 1,203 runs logged in a shuffled order: the preview is the first 1,000 by evaluation number, the
+    # caption counts all of them, and the CSV (read when clicked) has every run once.
+    from storage import DatabaseMetadataService
+
+    url = f"sqlite:///{tmp_path / 'long.db'}"
+    numbers = list(range(1203))
+    random.Random(3).shuffle(numbers)
+    with DatabaseMetadataService(url) as service:
+        service.create_study({"study_id": "long", "study_type": "genetic_algorithm", "optimization_objective": "cost",
+                              "parameter_names": ["p"]})
+        service.log_study_runs([{"study_id": "long", "evaluation_number": n, "fitness": n * 0.5,
+                                 "parameter_vector": [float(n % 7)]} for n in numbers])
+    at = Dashboard(url, monkeypatch, tmp_path).open(EXPORT, study="long", table="runs")
+    assert "1,203 rows; the first 1,000 shown" in texts(at.caption)
+    preview = table(at, "export_preview")
+    assert preview["evaluation_number"].tolist() == list(range(1000))
+    assert preview["param:p"].tolist() == [float(n % 7) for n in range(1000)]
+    csv = download(at, media, "export")
+    assert sorted(csv["evaluation_number"]) == list(range(1203))
+    assert csv.set_index("evaluation_number").loc[1202, "fitness"] == 601.0
 
 
 def test_export_runs_filters_and_url(dash):
