@@ -66,6 +66,21 @@ def build(path: Path, n: int) -> None:
     db.close()
 
 
+def full_loads(page, server, path: str, title: str, repeat: int) -> list[float]:
+    """Seconds of ``repeat`` full loads of ``path`` (a new document each), after one warm-up load."""
+    from test_dashboard_browser import open_page, wait_rendered
+
+    open_page(page, server, path, title, timeout_s=180)
+    times = []
+    for _ in range(repeat):
+        page.goto("about:blank")
+        page.goto(f"{server.url}/{path}", wait_until="commit")
+        # From the navigation's start (the new document's time origin) to the first poll of the
+        # complete render: not the 250 ms the check holds it, nor Playwright's round trips.
+        times.append(wait_rendered(page, title, 180) / 1000)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--evaluations", type=int, default=100_000)
@@ -90,25 +105,13 @@ def main() -> None:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
             # Baseline of the same run: what any new document costs the browser here, with no chart.
-            open_page(page, server, "data", "Data & export", timeout_s=180)
-            times = []
-            for _ in range(args.repeat):
-                page.goto("about:blank")
-                page.goto(f"{server.url}/data", wait_until="commit")
-                times.append(wait_rendered(page, "Data & export", 180) / 1000)
+            times = full_loads(page, server, "data", "Data & export", args.repeat)
             print(f"{'baseline: Data & export':<22} {statistics.median(times):>6.2f}  (full load of a page without charts) "
                   + " ".join(f"{t:.2f}" for t in times))
             print(f"{'view':<22} full load (median of {args.repeat}, s)  all")
             for view in VIEWS:
                 url = f"trials?study={STUDY}&view={view.replace(' ', '+').replace('&', '%26')}"
-                open_page(page, server, url, "Trials", timeout_s=180)   # warm-up
-                times = []
-                for _ in range(args.repeat):
-                    page.goto("about:blank")
-                    page.goto(f"{server.url}/{url}", wait_until="commit")
-                    # From the navigation's start (the new document's time origin) to the first poll of
-                    # the complete render: not the 250 ms the check holds it, nor Playwright's round trips.
-                    times.append(wait_rendered(page, "Trials", 180) / 1000)
+                times = full_loads(page, server, url, "Trials", args.repeat)
                 print(f"{view:<22} {statistics.median(times):>6.2f}                      "
                       + " ".join(f"{t:.2f}" for t in times))
             # As a person moves: the page is open on History and the view is switched by its control

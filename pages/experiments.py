@@ -9,11 +9,10 @@ from charts.experiments import (attainment_difference_figure, attainment_surface
                                 group_colors, measure_by_group_figure)
 from storage import queries
 from storage.errors import HiveError
-from storage.experiments import grouping
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import chart, csv_button
-from ui.experiment_cache import analysed, version_of
+from ui.experiment_cache import analysed, default_grouping, version_of
 from ui.routing import run_inside_app
 from ui.tables import display_frame
 from ui.text import plain, show_error
@@ -47,7 +46,7 @@ with st.container(horizontal=True):
                               format_func=lambda e: f"{e} ({sizes[e]} studies)")
     try:
         members = queries.experiment_studies(db, experiment)
-        default_by, labels = grouping(members, None, experiment) if any(members["labels"]) else (None, [])
+        default_by, labels = default_grouping(members, experiment)
     except HiveError as error:
         show_error(error)
         st.stop()

@@ -109,18 +109,17 @@ def study_table_preview(reader: Reader, study_id: str, table: str, rows: int) ->
     if table != "runs":
         frame = study_table_frame(reader, study_id, table)
         return frame.head(rows), len(frame)
-    study = queries.get_study(reader, study_id)
-    first = queries.query_study_runs(reader, study_id, queries.RunFilter(), sort="evaluation_number", limit=rows,
-                                     offset=0, with_kpis=True)
-    return spread_columns(first, study), queries.count_study_runs(reader, study_id)
+    first = next(_run_pages(reader, queries.get_study(reader, study_id), page_rows=rows))
+    return first, queries.count_study_runs(reader, study_id)
 
 
-def _run_pages(reader: Reader, study: dict) -> Iterator[pd.DataFrame]:
+def _run_pages(reader: Reader, study: dict, page_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    page_rows = page_rows or PAGE_ROWS  # read when called: tests shrink the module's page size
     study_id = study["study_id"]
     last = -1
     while True:
         page = queries.query_study_runs(
-            reader, study_id, queries.RunFilter(), sort="evaluation_number", limit=PAGE_ROWS,
+            reader, study_id, queries.RunFilter(), sort="evaluation_number", limit=page_rows,
             offset=0, with_kpis=True, after_evaluation=last,
         )
         if page.empty:
@@ -129,7 +128,7 @@ def _run_pages(reader: Reader, study: dict) -> Iterator[pd.DataFrame]:
             return
         last = int(page["evaluation_number"].iloc[-1])
         yield spread_columns(page, study)
-        if len(page) < PAGE_ROWS:
+        if len(page) < page_rows:
             return
 
 

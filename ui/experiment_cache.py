@@ -12,6 +12,11 @@ from storage import queries
 from storage.experiments import ExperimentAnalysis, experiment_analysis, grouping
 
 
+def default_grouping(members: pd.DataFrame, experiment: str) -> tuple[str | None, list[str]]:
+    """The label the page groups by without a link, and every label it offers (none: no labels)."""
+    return grouping(members, None, experiment) if any(members["labels"]) else (None, [])
+
+
 def version_of(members: pd.DataFrame) -> tuple:
     """Every study's run count and last update: new runs make a new analysis."""
     return tuple(zip(members["study_id"], members["run_count"], members["updated_at"]))
@@ -31,7 +36,6 @@ def warm_default(reader) -> None:
         return
     name = catalog["experiment"].iloc[0]
     members = queries.experiment_studies(reader, name)
-    if not any(members["labels"]):
-        return
-    by, _ = grouping(members, None, name)
-    analysed(reader, repr(reader.url), name, by, version_of(members))
+    by, _ = default_grouping(members, name)
+    if by is not None:
+        analysed(reader, repr(reader.url), name, by, version_of(members))
