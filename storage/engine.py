@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -69,9 +71,26 @@ def use_wal(engine: Engine) -> None:
     if is_sqlite(engine) and engine.url.database and engine.url.database != ":memory:":
         raw = engine.raw_connection()  # outside any transaction, as SQLite requires for this pragma
         try:
-            raw.cursor().execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(raw.cursor())
         finally:
             raw.close()
+
+
+def _switch_to_wal(cursor) -> None:
+    # The switch upgrades a shared lock to an exclusive one; when another process holds a lock
+    # SQLite answers "database is locked" at once instead of waiting (its deadlock rule), so the
+    # busy timeout does not apply: retry while it is locked.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise StorageUnavailableError(f"could not switch the SQLite file to WAL mode within {SQLITE_BUSY_TIMEOUT_S:.0f} s: it stays locked")
+        time.sleep(0.02)
 
 
 def is_sqlite(engine_or_url: Engine | sa.URL) -> bool:
