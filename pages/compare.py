@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.comparison import (ObjectiveSpace, best_so_far_curves, compare_hypervolumes, group_by_space,
+from analysis.comparison import (best_so_far_curves, compare_hypervolumes, group_by_space,
                                  left_out_line, why_left_out)
 from charts.convergence import convergence_figure, hypervolume_comparison_figure
 from charts.distributions import fitness_distribution_figure
@@ -19,6 +19,7 @@ from storage import exports, queries
 from storage.exports import to_safe_csv
 from storage.errors import HiveError
 from ui import urlstate
+from ui.compare_cache import space_of, study_reads
 from ui.connection import reader
 from ui.downloads import chart, csv_button
 from ui.pickers import pick_studies
@@ -36,27 +37,12 @@ if len(chosen) < 2:
     st.stop()
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def study_reads(study_key: str, version: tuple, multi_objective: bool, _study: dict) -> dict:
-    # ``version`` (database, run count, last update, status) is part of the key: another database or
-    # new runs are read afresh; otherwise a study's history, front and samples are read once.
-    # ``_study``, the study's row already read, is left out of the key (Streamlit skips "_" names).
-    reads = {"history": queries.get_convergence_history(db, study_key),
-             "samples": queries.sample_study_fitness(db, study_key, 20_000)}
-    if multi_objective:
-        reads["front"] = exports.spread_columns(queries.get_pareto_front(db, study_key), _study)
-        reads["objectives"] = queries.study_objectives(db, study_key)
-    return reads
-
-
 try:
     table = queries.compare_studies(db, chosen)
     studies = {sid: queries.get_study(db, sid) for sid in chosen}
-    spaces = {sid: ObjectiveSpace.of(exports.objective_names(study), study["objective_directions"])
-              for sid, study in studies.items()}
+    spaces = {sid: space_of(study) for sid, study in studies.items()}
     multi = [sid for sid in chosen if len(spaces[sid].names) >= 2]
-    reads = {sid: study_reads(sid, (repr(db.url), s["run_count"], s["updated_at"], s["status"]), sid in multi, s)
-             for sid, s in studies.items()}
+    reads = {sid: study_reads(db, study) for sid, study in studies.items()}
     histories = {sid: reads[sid]["history"] for sid in chosen}
     fronts = {sid: reads[sid]["front"] for sid in multi}
     objectives = {sid: reads[sid]["objectives"] for sid in multi}

@@ -18,6 +18,7 @@ from ui.tables import display_frame
 run_inside_app()
 
 MAX_HISTOGRAMS = 24
+PAGE_SIZES = [25, 50, 100, 500]
 
 st.title("Study detail")
 db = reader()
@@ -53,18 +54,21 @@ st.download_button("Download report (HTML)", data=lambda: study_report(db, [stud
                    help="One file that opens offline: summary, convergence, the front with the decision, uncertainty "
                         "and sensitivity where they exist (large studies thinned, and it says so).")
 
-runs_tab, best_tab, params_tab, decisions_tab = st.tabs(["Runs", "Best designs", "Parameter distributions",
-                                                         f"Decisions ({len(decisions)})"])
+# Only the open tab runs (its name in the URL as ?tab=): a study's first view draws one table, not
+# four tabs' tables and histograms. Stable labels, so a link keeps its tab as decisions are added.
+runs_tab, best_tab, params_tab, decisions_tab = st.tabs(["Runs", "Best designs", "Parameter distributions", "Decisions"],
+                                                        key="tab", on_change="rerun", bind="query-params")
 
-with runs_tab:
+
+def show_runs():
     with st.container(horizontal=True):
         wanted_generation = urlstate.get_int("gen", None)
         generation = st.number_input("Generation", min_value=0, step=1, placeholder="all", key="gen",
                                      value=wanted_generation if wanted_generation is not None and wanted_generation >= 0 else None)
         # fitness is the first objective (or what the optimizer logged as fitness): say which
-        fitness_min = st.number_input(f"{objectives[0]} from", value=None, placeholder="-inf", format="%.6g", key="fmin",
+        fitness_min = st.number_input(f"{objectives[0]} from", value=urlstate.get_float("fmin"), placeholder="-inf", format="%.6g", key="fmin",
                                       help="Filters on fitness, the study's first objective")
-        fitness_max = st.number_input(f"{objectives[0]} to", value=None, placeholder="+inf", format="%.6g", key="fmax",
+        fitness_max = st.number_input(f"{objectives[0]} to", value=urlstate.get_float("fmax"), placeholder="+inf", format="%.6g", key="fmax",
                                       help="Filters on fitness, the study's first objective")
         status = st.selectbox("Simulation status", ["any", "success", "failed", "infeasible"],
                               index=urlstate.choose(["any", "success", "failed", "infeasible"], urlstate.get("sim")), key="sim")
@@ -72,8 +76,12 @@ with runs_tab:
         sort = st.selectbox("Sort by", list(queries.RUN_SORT_COLUMNS),
                             index=urlstate.choose(list(queries.RUN_SORT_COLUMNS), urlstate.get("sort", "fitness")), key="sort")
         descending = st.toggle("Descending", value=urlstate.get_bool("desc"), key="desc")
-        page_size = st.selectbox("Rows per page", [25, 50, 100, 500], index=1, key="size")
+        page_size = st.selectbox("Rows per page", PAGE_SIZES, index=urlstate.choose(PAGE_SIZES, urlstate.get_int("size", 50)), key="size")
+    # in the URL, so a link keeps them and so do visits to other tabs (which do not draw these widgets)
     urlstate.put("gen", generation)
+    urlstate.put("fmin", fitness_min)
+    urlstate.put("fmax", fitness_max)
+    urlstate.put("size", page_size if page_size != 50 else None)
     urlstate.put("sim", None if status == "any" else status)
     urlstate.put("sort", sort)
     urlstate.put("desc", descending)
@@ -90,7 +98,8 @@ with runs_tab:
                  width="stretch", key="runs_table", column_config=OPEN_COLUMN)
     csv_button(table, f"{study_id}_runs_page{page}", "runs")
 
-with best_tab:
+
+def show_best_designs():
     best = exports.spread_columns(queries.get_best_designs(db, study_id, 10), study)
     if best.empty:
         st.info("No successful runs yet.")
@@ -105,7 +114,8 @@ with best_tab:
             st.caption("Linked simulation KPIs are shown for designs whose simulation was logged.")
         csv_button(best, f"{study_id}_best_designs", "best")
 
-with params_tab:
+
+def show_parameter_distributions():
     sample = exports.spread_columns(queries.sample_study_runs(db, study_id, 20_000), study)
     columns = [c for c in sample.columns if c.startswith("param:")]
     if not columns:
@@ -123,9 +133,17 @@ with params_tab:
             chart(parameter_histograms_figure(sample, columns, runs=int(study["run_count"] or 0)),
                   f"{study_id}_parameters", "params")
 
-with decisions_tab:
+
+def show_decisions():
     if decisions.empty:
         st.info("No decision recorded for this study yet. The Pareto explorer ranks a front and records the design "
                 "chosen (or call record_decision).")
     else:
         decision_history(decisions, objectives, with_latest=False)
+
+
+for tab, show in ((runs_tab, show_runs), (best_tab, show_best_designs),
+                  (params_tab, show_parameter_distributions), (decisions_tab, show_decisions)):
+    if tab.open:
+        with tab:
+            show()

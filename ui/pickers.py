@@ -92,11 +92,11 @@ def remember(study_id: str | None) -> None:
         st.session_state[CURRENT] = study_id
 
 
-def _default(catalog: pd.DataFrame, need: str) -> tuple[str, str]:
-    """The study to open on without a choice in the URL, and the line that says why."""
+def _default(catalog: pd.DataFrame, need: str, carried: str | None) -> tuple[str, str]:
+    """The study to open on without a choice in the URL (``carried``: the one the user looked at),
+    and the line that says why."""
     fits, what, why_not = NEEDS[need]
     rows = {row["study_id"]: row for row in catalog.to_dict("records")}
-    carried = st.session_state.get(CURRENT)
     if carried in rows and fits(rows[carried]):
         return carried, ""
     fitting = [sid for sid, row in rows.items() if fits(row)]
@@ -123,7 +123,7 @@ def pick_study(db: Reader, param: str = "study", *, need: str = "runs", label: s
         urlstate.put(param, chosen)
         remember(chosen)
         return chosen
-    wanted, why = (from_url, "") if from_url is not None else _default(catalog, need)
+    wanted, why = (from_url, "") if from_url is not None else _default(catalog, need, st.session_state.get(CURRENT))
     key = f"pick_{param}"
     urlstate.adopt(param, key)
     chosen = st.selectbox(label, options, index=options.index(wanted), format_func=_label(catalog), key=key)
@@ -147,10 +147,11 @@ def picked_study(db: Reader, *, need: str = "runs") -> dict:
         st.stop()
 
 
-def _default_group(catalog: pd.DataFrame, need: str, max_count: int, comparable: bool) -> tuple[list[str], str]:
-    """Without a choice in the URL: the study the user looked at (when it fits) or the most recent
-    fitting one, and for a comparison the most recent others of its objective space."""
-    first, why = _default(catalog, need)
+def default_group(catalog: pd.DataFrame, need: str, max_count: int, comparable: bool,
+                  carried: str | None) -> tuple[list[str], str]:
+    """Without a choice in the URL: the study the user looked at (``carried``, when it fits) or the
+    most recent fitting one, and for a comparison the most recent others of its objective space."""
+    first, why = _default(catalog, need, carried)
     if not comparable:
         return [first], why
     fits = NEEDS[need][0]
@@ -180,7 +181,7 @@ def pick_studies(db: Reader, param: str = "studies", *, max_count: int = 5, need
     wanted = [s for s in from_url if s in options][:max_count]
     why = ""
     if not from_url and options:
-        wanted, why = _default_group(catalog, need, max_count, comparable)
+        wanted, why = default_group(catalog, need, max_count, comparable, st.session_state.get(CURRENT))
     key = f"pick_{param}"
     urlstate.adopt(param, key)
     chosen = st.multiselect(f"Studies (up to {max_count})", options, default=wanted, max_selections=max_count,

@@ -26,6 +26,14 @@ def get_int(name: str, default: int | None) -> int | None:
         return default
 
 
+def get_float(name: str, default: float | None = None) -> float | None:
+    value = st.query_params.get(name)
+    try:
+        return default if value is None else float(value)
+    except ValueError:
+        return default
+
+
 def get_bool(name: str, default: bool = False) -> bool:
     value = st.query_params.get(name)
     return default if value is None else value in ("1", "true", "yes")

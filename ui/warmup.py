@@ -30,9 +30,14 @@ def _warm(reader, store) -> None:
         except Exception:  # noqa: BLE001 - the page that imports it reports the problem
             pass
     try:
-        from ui.experiment_cache import warm_default
+        _draw_each_trace_type()
+    except Exception:  # noqa: BLE001 - as above
+        pass
+    try:
+        from ui import compare_cache, experiment_cache
 
-        warm_default(reader)  # the Experiments page's analysis, 0.4-0.6 s
+        experiment_cache.warm_default(reader)  # the Experiments page's analysis, 0.4-0.6 s
+        compare_cache.warm_default(reader)     # the Compare page's reads, 0.3-0.5 s
     except Exception:  # noqa: BLE001 - as above
         pass
     try:
@@ -41,6 +46,23 @@ def _warm(reader, store) -> None:
             store.project_analytics()  # the prompt page opens on the first project
     except Exception:  # noqa: BLE001 - as above
         pass
+
+
+def _draw_each_trace_type() -> None:
+    # plotly imports each trace class, its validators and its pandas support (narwhals) on first use:
+    # 0.3-0.5 s on a page's first chart. One tiny figure of every type the charts use, sent through the
+    # same JSON encoder st.plotly_chart uses, pays it here.
+    import numpy as np
+    import pandas as pd
+    import plotly.graph_objects as go
+    import plotly.io
+
+    x, z = pd.Series([0.0, 1.0]), np.zeros((2, 2))
+    figure = go.Figure([go.Scatter(x=x, y=x), go.Scattergl(x=x, y=x), go.Bar(x=x, y=x), go.Box(y=x),
+                        go.Histogram(x=x), go.Heatmap(z=z), go.Contour(z=z), go.Scatter3d(x=x, y=x, z=x),
+                        go.Parcoords(dimensions=[{"values": x}])])
+    figure.update_layout(title="warm-up", xaxis_title="x", yaxis_title="y")
+    plotly.io.to_json(figure, validate=False)
 
 
 @st.cache_resource(show_spinner=False)

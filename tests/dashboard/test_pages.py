@@ -363,7 +363,7 @@ def metric_values(at) -> dict[str, str]:
 
 
 # st.dataframe elements carry no key in AppTest; they are found by their place on the page.
-TABLES = {"studies_table": 0, "runs_table": 0, "best_table": 1, "compare_table": 0, "conv_table": 0,
+TABLES = {"studies_table": 0, "runs_table": 0, "best_table": 0, "compare_table": 0, "conv_table": 0,
           "selected_table": 0, "rank_table": 0, "risk_table": 1, "export_preview": 0, "sql_result": -1}
 
 
@@ -540,6 +540,10 @@ def test_study_detail_summary_runs_best_designs_and_parameters(dash, media):
     assert [l for l in (n.label for n in at.number_input) if l.startswith("Page")] == ["Page (of 1; 12 runs)"]
     assert download(at, media, "runs")["run_id"].tolist() == runs["run_id"].tolist()
 
+    # Only the open tab is drawn; the others open by a click (or ?tab= in a link).
+    assert [t.label for t in at.tabs] == ["Runs", "Best designs", "Parameter distributions", "Decisions"]
+    assert len(at.dataframe) == 1 and not at.get("plotly_chart")
+    at = dash.open(DETAIL, study="ga_two", tab="Best designs")
     best = table(at, "best_table")                     # successful runs only, best first
     assert best["run_id"].tolist()[:3] == ["ga_two:9", "ga_two:8", "ga_two:4"]
     assert len(best) == 10 and "ga_two:11" not in best["run_id"].tolist()
@@ -548,6 +552,7 @@ def test_study_detail_summary_runs_best_designs_and_parameters(dash, media):
     assert "sim:renewable_fraction" not in best                        # nothing recorded: not shown
     assert "Linked simulation KPIs are shown for designs whose simulation was logged." in texts(at.caption)
 
+    at = dash.open(DETAIL, study="ga_two", tab="Parameter distributions")
     figure = chart(at, "params")
     assert [t["name"] for t in figure["data"]] == ["p1", "p2"]
     assert sorted(trace(figure, "p1")["x"]) == [float(i) for i in range(1, 13)]
@@ -586,7 +591,8 @@ def test_study_detail_of_a_study_with_no_runs(dash):
     assert metric_values(at) == {"Type": "genetic_algorithm", "Status": "pending", "Runs": "0",
                                  "Best cost": "-", "Progress": "-", "Execution time (s)": "-"}
     assert table(at, "runs_table").empty
-    assert "No successful runs yet." in texts(at.info)
+    assert "No successful runs yet." in texts(dash.open(DETAIL, study="ga_empty", tab="Best designs").info)
+    at = dash.open(DETAIL, study="ga_empty", tab="Parameter distributions")
     assert "This study's runs carry no parameters." in texts(at.info)
     assert not at.get("plotly_chart")
 
@@ -984,7 +990,7 @@ def test_pareto_and_best_designs_count_a_repeated_design_once(monkeypatch, tmp_p
     assert "Front: 2 designs (4 evaluations) (generations up to 2); knee point rep:0" in texts(at.caption)
     front = trace(chart(at, "pareto"), "Pareto front")
     assert sorted(zip(front["x"], front["y"])) == [(1.0, 5.0), (5.0, 1.0)]
-    detail = dash.open(DETAIL, study="rep")
+    detail = dash.open(DETAIL, study="rep", tab="Best designs")
     best = table(detail, "best_table")
     assert best["param:p"].tolist() == [1.0, 2.0, 3.0] and best["evaluations"].tolist() == [3, 1, 1]
 
@@ -1279,6 +1285,8 @@ def test_html_and_markdown_in_study_text_are_shown_literally(dash):
     label = f"xss_study ({XSS_NAME}) [genetic_algorithm]"
     assert label in picker.options
     assert XSS_DESCRIPTION in texts(detail.text)                 # st.text: shown exactly, never Markdown
+    for tab in ("Best designs", "Parameter distributions", "Decisions"):
+        dash.open(DETAIL, study="xss_study", tab=tab)                # check_clean scans every element
     for page in (COMPARE, CONVERGENCE, PARETO, SENSITIVITY, EXPORT):
         at = dash.open(page, study="xss_study", studies="xss_study,ga_two")   # check_clean scans every element
         assert not at.error
@@ -1379,7 +1387,7 @@ def test_study_detail_with_many_parameters_draws_only_the_histograms_asked_for(m
         db.create_study({"study_id": "narrow", "study_type": "milp", "parameter_names": ["x0", "x1"]})
         db.log_study_runs([{"study_id": "narrow", "parameter_vector": [1.0, 2.0], "fitness": 1.0}])
     dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
-    at = dash.open(DETAIL, study="wide")
+    at = dash.open(DETAIL, study="wide", tab="Parameter distributions")
     picker = widget(at, "multiselect", "hist_params")
     assert picker.label == "Parameters to draw (600 in all)" and len(picker.value) == 24
     assert picker.value == [f"param:x{i}" for i in range(24)]
@@ -1464,6 +1472,26 @@ def test_compare_opens_on_the_newest_studies_of_one_objective_space(ordered_stud
     at = ordered_studies.open(COMPARE)
     assert at.query_params["studies"] == "ga_new_pair,ga_old_pair"
     assert "Showing the 2 most recently updated studies of one objective space (cost (min), co2 (min))." in texts(at.caption)
+
+
+def test_the_warm_up_reads_the_studies_compare_opens_on(ordered_studies, monkeypatch):
+    """After the server's warm-up, the first visit of Compare without a link reads nothing again."""
+    import streamlit as st
+
+    import ui.compare_cache as cache
+    from storage.reader import Reader
+
+    st.cache_data.clear()
+    cache.warm_default(Reader(ordered_studies.url))
+    monkeypatch.setattr("ui.warmup._warm", lambda reader, store: None)   # the server's own warm-up would read too
+    read, here = [], str(Reader(ordered_studies.url).url)     # (earlier tests' warm-up threads may still read theirs)
+    original = cache.queries.get_convergence_history
+    monkeypatch.setattr(cache.queries, "get_convergence_history",
+                        lambda db, sid: (str(db.url) == here and read.append(sid)) or original(db, sid))
+    at = ordered_studies.open(COMPARE)
+    assert at.query_params["studies"] == "ga_new_pair,ga_old_pair" and read == []
+    switch(at, COMPARE, studies="ga_new_pair,ga_single")   # another choice is read on demand
+    assert read == ["ga_single"]
 
 
 def test_the_study_travels_with_the_user_and_a_page_it_does_not_fit_says_so(ordered_studies):
@@ -1605,3 +1633,20 @@ def test_sidebar_names_the_database_and_wraps_it_between_folders_only(dash, tmp_
 
     assert label.replace("\u200b", "") == display_url(resolve_url(dash.url))
     assert label.count("\u200b") == label.count("/")
+
+
+def test_study_detail_runs_only_the_open_tab_and_keeps_the_runs_filters_across_tabs(dash):
+    at = dash.open(DETAIL, study="ga_two", fmin="2", fmax="5", size="25")
+    assert (widget(at, "number_input", "fmin").value, widget(at, "number_input", "fmax").value) == (2.0, 5.0)
+    assert widget(at, "selectbox", "size").value == 25
+    filtered = table(at, "runs_table")
+    assert len(filtered) and filtered["fitness"].between(2.0, 5.0).all()
+    at.session_state["tab"] = "Best designs"          # a click on the tab
+    at.run()
+    check_clean(at)
+    assert len(at.dataframe) == 1 and "evaluations" in table(at, "best_table")   # the browser test checks ?tab=
+    assert "fmin" not in [w.key for w in at.number_input]            # the Runs tab did not run
+    at.session_state["tab"] = "Runs"
+    at.run()
+    assert (widget(at, "number_input", "fmin").value, widget(at, "number_input", "fmax").value) == (2.0, 5.0)
+    assert table(at, "runs_table")["run_id"].tolist() == filtered["run_id"].tolist()

@@ -55,8 +55,9 @@ def assert_readable(figure: dict) -> None:
 # Every page, on studies that give it charts (and toggles that draw the optional ones).
 PAGE_VIEWS = [
     (STUDIES, {}, 0),
-    (DETAIL, {"study": "ga_two"}, 1),
-    (DETAIL, {"study": "md_runs"}, 0),
+    (DETAIL, {"study": "ga_two"}, 0),                               # the Runs tab: a table
+    (DETAIL, {"study": "ga_two", "tab": "Parameter distributions"}, 1),
+    (DETAIL, {"study": "md_runs", "tab": "Parameter distributions"}, 0),
     (DESIGN, {"study": "ga_two", "run": "ga_two:9"}, 0),
     (COMPARE, {"studies": "ga_three,ga_two,ga_live,ga_single,mc_risk"}, 9),
     (COMPARE, {"studies": "ga_two,ga_live", "dist": "ecdf"}, 4),
@@ -209,7 +210,7 @@ def test_a_milp_next_to_a_genetic_algorithm_is_named_on_every_chart_it_is_not_on
 
 
 def test_a_milps_single_solution_has_no_parameter_histograms(milp_url, monkeypatch, tmp_path):
-    at = Dashboard(milp_url, monkeypatch, tmp_path).open(DETAIL, study="milp_plan")
+    at = Dashboard(milp_url, monkeypatch, tmp_path).open(DETAIL, study="milp_plan", tab="Parameter distributions")
     assert not at.get("plotly_chart")
     assert ("This study has one run, so its parameters have no distribution to draw: the run's values are in the "
             "Runs table and on its design page.") in texts(at.info)
