@@ -297,14 +297,16 @@ def parallel_figure(frame: pd.DataFrame, parameters: list[str], objective: str, 
             name=f"{objective} {edges[b]:.4g} to {edges[b + 1]:.4g} ({len(rows):,})",
             line={"color": _blue(shade), "width": 1}, opacity=0.6,
             hovertemplate="%{customdata}<extra></extra>"))
-    for i, axis in enumerate(axes):
-        figure.add_shape(type="line", x0=i, x1=i, y0=0, y1=1, line={"color": "#444", "width": 1})
-        for tick, text in axis["ticks"]:
-            # On a light backing: the value stays readable over the lines that cross it.
-            figure.add_annotation(x=i, y=(tick - axis["low"]) / (axis["high"] - axis["low"]), text=text,
-                                  showarrow=False, xanchor="right", xshift=-4, font={"size": 11},
-                                  bgcolor="rgba(255,255,255,0.85)")
+    # Axes and their tick labels set in one layout update (one add_shape/add_annotation call each is
+    # validated against the whole figure every time).
+    shapes = [{"type": "line", "x0": i, "x1": i, "y0": 0, "y1": 1, "line": {"color": "#444", "width": 1}}
+              for i in range(columns)]
+    # On a light backing: the value stays readable over the lines that cross it.
+    labels = [{"x": i, "y": (tick - axis["low"]) / (axis["high"] - axis["low"]), "text": text, "showarrow": False,
+               "xanchor": "right", "xshift": -4, "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.85)"}
+              for i, axis in enumerate(axes) for tick, text in axis["ticks"]]
     figure.update_layout(
+        shapes=shapes, annotations=labels,
         xaxis={"tickvals": list(range(columns)), "ticktext": [a["label"] for a in axes],
                "title": {"text": "parameters, then the objective"}, "range": [-0.6, columns - 0.6],
                "showgrid": False, "zeroline": False, "tickfont": {"size": 13}},
