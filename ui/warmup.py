@@ -56,6 +56,7 @@ def _draw_each_trace_type() -> None:
     import pandas as pd
     import plotly.graph_objects as go
     import plotly.io
+    from plotly.subplots import make_subplots
 
     x, z = pd.Series([0.0, 1.0]), np.zeros((2, 2))
     figure = go.Figure([go.Scatter(x=x, y=x), go.Scattergl(x=x, y=x), go.Bar(x=x, y=x), go.Box(y=x),
@@ -63,6 +64,7 @@ def _draw_each_trace_type() -> None:
                         go.Parcoords(dimensions=[{"values": x}])])
     figure.update_layout(title="warm-up", xaxis_title="x", yaxis_title="y")
     plotly.io.to_json(figure, validate=False)
+    make_subplots(rows=1, cols=2, subplot_titles=("a", "b")).add_trace(go.Histogram(x=x), row=1, col=2)
 
 
 @st.cache_resource(show_spinner=False)
