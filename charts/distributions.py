@@ -14,6 +14,20 @@ MARKERS = (("percentile_5", "P5", "#17becf", "dot"), ("percentile_50", "P50", "#
            ("cvar_95", "CVaR95", "#9467bd", "solid"))
 
 
+ECDF_POINTS = 2_000
+
+
+def ecdf_steps(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exact empirical CDF of sorted values at no more than ``ECDF_POINTS`` of its steps: the top
+    of every run of ties (where the ECDF reaches its step's height), evenly thinned beyond that, so
+    hundreds of thousands of samples do not all travel to the browser."""
+    n = len(ordered)
+    tops = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True)) if n else np.array([], int)
+    if len(tops) > ECDF_POINTS:
+        tops = tops[np.unique(np.linspace(0, len(tops) - 1, ECDF_POINTS).round().astype(int))]
+    return ordered[tops], (tops + 1) / max(n, 1)
+
+
 def risk_distribution_figure(values: np.ndarray, risk: dict | None, name: str) -> go.Figure:
     """An objective's samples as a histogram and an ECDF, with P5 / P50 / P95, VaR95 and CVaR95 as
     vertical lines on both. The lines are named in the legend with their values, not labelled on the
@@ -24,9 +38,8 @@ def risk_distribution_figure(values: np.ndarray, risk: dict | None, name: str) -
     figure = make_subplots(rows=1, cols=2, subplot_titles=("histogram", "empirical CDF"), horizontal_spacing=0.1)
     figure.add_trace(go.Histogram(x=finite, nbinsx=60, name="samples", marker={"color": "#9ecae1"}, showlegend=False),
                      row=1, col=1)
-    ordered = np.sort(finite)
-    ecdf = np.arange(1, len(ordered) + 1) / max(len(ordered), 1)
-    figure.add_trace(go.Scatter(x=ordered, y=ecdf, mode="lines", name="ECDF", line={"color": "#08519c"},
+    x, y = ecdf_steps(np.sort(finite))
+    figure.add_trace(go.Scatter(x=x, y=y, mode="lines", line_shape="hv", name="ECDF", line={"color": "#08519c"},
                                 showlegend=False), row=1, col=2)
     # The lines as layout shapes spanning each panel's height, built at once: plotly's add_vline
     # inspects the whole figure on every call (0.3 s for the ten lines of one chart).
@@ -49,8 +62,6 @@ def risk_distribution_figure(values: np.ndarray, risk: dict | None, name: str) -
     return titled(figure, f"Distribution of {name} over {len(finite):,} samples")
 
 
-ECDF_POINTS = 2_000
-
 
 def fitness_distribution_figure(samples: dict[str, np.ndarray], kind: str = "box", colors: dict[str, str] | None = None,
                                 value_title: str = "fitness", title: str | None = None) -> go.Figure:
@@ -66,13 +77,9 @@ def fitness_distribution_figure(samples: dict[str, np.ndarray], kind: str = "box
         finite = np.asarray(values, dtype=float)
         finite = np.sort(finite[np.isfinite(finite)])
         if kind == "ecdf":
-            n = len(finite)
-            # Keep the last point of every run of ties (where the ECDF reaches its step's top).
-            tops = np.flatnonzero(np.append(finite[1:] != finite[:-1], True)) if n else np.array([], int)
-            if len(tops) > ECDF_POINTS:
-                tops = tops[np.unique(np.linspace(0, len(tops) - 1, ECDF_POINTS).round().astype(int))]
-            figure.add_trace(go.Scatter(x=finite[tops], y=(tops + 1) / max(n, 1), mode="lines",
-                                        line_shape="hv", name=name, line={"color": colors[name]}))
+            x, y = ecdf_steps(finite)
+            figure.add_trace(go.Scatter(x=x, y=y, mode="lines", line_shape="hv", name=name,
+                                        line={"color": colors[name]}))
         elif len(finite):
             q1, median, q3 = np.percentile(finite, [25, 50, 75])
             reach = 1.5 * (q3 - q1)

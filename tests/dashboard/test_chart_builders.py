@@ -2,15 +2,21 @@
 import numpy as np
 import pytest
 
-from charts.distributions import ECDF_POINTS, fitness_distribution_figure
+from charts.distributions import ECDF_POINTS, fitness_distribution_figure, risk_distribution_figure
 
 
-def test_a_large_ecdf_is_thinned_to_exact_steps():
+ECDF_LINES = {"comparison": lambda values: fitness_distribution_figure({"s": values}, "ecdf").data[0],
+              "risk": lambda values: next(t for t in risk_distribution_figure(values, None, "cost").data
+                                          if t.name == "ECDF")}
+
+
+@pytest.mark.parametrize("chart", ECDF_LINES)
+def test_a_large_ecdf_is_thinned_to_exact_steps(chart):
     rng = np.random.default_rng(3)
     values = np.round(rng.normal(100, 15, 50_000), 1)  # many ties
     values[:10] = [np.inf, -np.inf, np.nan] + [100.0] * 7
     finite = np.sort(values[np.isfinite(values)])
-    line = fitness_distribution_figure({"s": values}, "ecdf").data[0]
+    line = ECDF_LINES[chart](values)
     x, y = np.asarray(line.x), np.asarray(line.y)
     assert len(x) <= ECDF_POINTS and np.all(np.diff(x) > 0)
     # Each point is on the true ECDF: the share of finite values <= x.
