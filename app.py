@@ -16,7 +16,7 @@ from storage.engine import default_database_path
 from storage.migrate import holds_studies
 from ui.connection import configured_url, database_label, using_embedded_default
 from ui.preload import preload_charts
-from ui.warmup import warm_up
+from ui.warmup import page_running, warm_up
 
 ICON = Path(__file__).with_name("ui") / "icon.png"  # a local file: the browser fetches nothing from the internet
 st.set_page_config(page_title="Hive: optimization results", page_icon=str(ICON), layout="wide")
@@ -75,7 +75,8 @@ st.sidebar.caption("Database")
 # A zero-width space after each separator: a long path wraps between folders, never inside a name.
 st.sidebar.text(database_label().replace("/", "/\u200b"))
 try:
-    navigation.run()
+    with page_running():
+        navigation.run()
 finally:
     # After the page, not before: the warm-up's imports, and the browser's loading of the chart script,
     # would slow the first page they are meant to spare.

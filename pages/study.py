@@ -18,6 +18,7 @@ from ui.tables import display_frame
 run_inside_app()
 
 MAX_HISTOGRAMS = 24
+MAX_TABLE_PARAMETERS = 40
 PAGE_SIZES = [25, 50, 100, 500]
 
 st.title("Study detail")
@@ -60,6 +61,17 @@ runs_tab, best_tab, params_tab, decisions_tab = st.tabs(["Runs", "Best designs",
                                                         key="tab", on_change="rerun", bind="query-params")
 
 
+def first_parameters(table):
+    """``table`` with its first ``MAX_TABLE_PARAMETERS`` parameter columns, saying so when it had more:
+    a MILP's hundreds of variables would make a table nobody scrolls, slow to send and to draw."""
+    params = [c for c in table.columns if c.startswith("param:")]
+    if len(params) <= MAX_TABLE_PARAMETERS:
+        return table
+    st.caption(f"The first {MAX_TABLE_PARAMETERS} of {len(params):,} parameters are shown; the CSV and each "
+               "design's page (open) have them all.")
+    return table.drop(columns=params[MAX_TABLE_PARAMETERS:])
+
+
 def show_runs():
     with st.container(horizontal=True):
         wanted_generation = urlstate.get_int("gen", None)
@@ -94,7 +106,8 @@ def show_runs():
     urlstate.put("page", page if page > 1 else None)
     rows = queries.query_study_runs(db, study_id, filters, sort, descending, page_size, (page - 1) * page_size)
     table = exports.spread_columns(rows, study)
-    st.dataframe(display_frame(design_links(table, study_id) if len(table) else table), hide_index=True,
+    shown = first_parameters(table)
+    st.dataframe(display_frame(design_links(shown, study_id) if len(shown) else shown), hide_index=True,
                  width="stretch", key="runs_table", column_config=OPEN_COLUMN)
     csv_button(table, f"{study_id}_runs_page{page}", "runs")
 
@@ -108,8 +121,8 @@ def show_best_designs():
                  *[c for c in best.columns if c.startswith("param:")], *[f"sim:{k}" for k in queries.SIMULATION_KPIS]]
         if (best["evaluations"] > 1).any():
             st.caption("Each design once, at its best evaluation; evaluations: how often the optimizer evaluated it.")
-        st.dataframe(display_frame(design_links(best[[c for c in shown if c in best.columns]], study_id)), hide_index=True,
-                     width="stretch", key="best_table", column_config=OPEN_COLUMN)
+        st.dataframe(display_frame(design_links(first_parameters(best[[c for c in shown if c in best.columns]]), study_id)),
+                     hide_index=True, width="stretch", key="best_table", column_config=OPEN_COLUMN)
         if best[[f"sim:{k}" for k in queries.SIMULATION_KPIS]].notna().any().any():
             st.caption("Linked simulation KPIs are shown for designs whose simulation was logged.")
         csv_button(best, f"{study_id}_best_designs", "best")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import streamlit as st
 
@@ -19,39 +21,66 @@ MODULES = ("plotly.graph_objects", "charts.convergence", "charts.pareto", "chart
            "analysis.comparison", "analysis.sensitivity", "analysis.uncertainty", "storage.exports",
            "storage.prompt_optimization")
 DELAY_S = 1.5
+MAX_WAIT_S = 10.0   # a page that runs longer (or a session that hangs) does not hold the warm-up forever
+
+_pages_running = 0
+_quiet = threading.Condition()
+
+
+@contextmanager
+def page_running() -> Iterator[None]:
+    """Around each run of a page: the warm-up takes its next step only while no page is running, so
+    on these 2-core machines it does not slow the page a user has just opened (one interpreter lock)."""
+    global _pages_running
+    with _quiet:
+        _pages_running += 1
+    try:
+        yield
+    finally:
+        with _quiet:
+            _pages_running -= 1
+            _quiet.notify_all()
+
+
+def wait_until_quiet(timeout_s: float = MAX_WAIT_S) -> bool:
+    """Block while a page runs (at most ``timeout_s``); True when none does."""
+    with _quiet:
+        return _quiet.wait_for(lambda: _pages_running == 0, timeout=timeout_s)
+
+
+def _steps(reader, store) -> list[Callable[[], object]]:
+    """The warm-up in small steps (0.05-0.8 s each), so a page opened meanwhile waits for one at most."""
+    from ui import compare_cache, experiment_cache
+
+    steps: list[Callable[[], object]] = [lambda name=name: importlib.import_module(name) for name in MODULES]
+    steps += [lambda kind=kind: _draw(kind) for kind in TRACE_TYPES]
+    steps += [lambda: experiment_cache.warm_default(reader),   # the Experiments page's analysis, 0.4-0.6 s
+              lambda: compare_cache.warm_default(reader),      # the Compare page's reads, 0.3-0.5 s
+              lambda: reader.analytics("SELECT 1 AS ready")]   # the SQL box's DuckDB
+    if store is not None:
+        steps.append(store.project_analytics)                  # the prompt page opens on the first project
+    return steps
 
 
 def _warm(reader, store) -> None:
     # Let the browser fetch the first page's scripts first: importing holds the GIL the web server needs.
     time.sleep(DELAY_S)
-    for name in MODULES:
+    for step in _steps(reader, store):
+        wait_until_quiet()
         try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - the page that imports it reports the problem
+            step()
+        except Exception:  # noqa: BLE001 - the page that needs it reports the problem
             pass
-    try:
-        _draw_each_trace_type()
-    except Exception:  # noqa: BLE001 - as above
-        pass
-    try:
-        from ui import compare_cache, experiment_cache
-
-        experiment_cache.warm_default(reader)  # the Experiments page's analysis, 0.4-0.6 s
-        compare_cache.warm_default(reader)     # the Compare page's reads, 0.3-0.5 s
-    except Exception:  # noqa: BLE001 - as above
-        pass
-    try:
-        reader.analytics("SELECT 1 AS ready")  # the SQL box's DuckDB
-        if store is not None:
-            store.project_analytics()  # the prompt page opens on the first project
-    except Exception:  # noqa: BLE001 - as above
-        pass
 
 
-def _draw_each_trace_type() -> None:
-    # plotly imports each trace class, its validators and its pandas support (narwhals) on first use:
-    # 0.3-0.5 s on a page's first chart. One tiny figure of every type the charts use, sent through the
-    # same JSON encoder st.plotly_chart uses, pays it here.
+# plotly imports each trace class, its validators and its pandas support (narwhals) on first use:
+# 0.3-0.5 s on a page's first chart. One tiny figure of every type the charts use, sent through the
+# same JSON encoder st.plotly_chart uses, pays it here.
+TRACE_TYPES = ("Scatter", "Scattergl", "Bar", "Box", "Histogram", "Heatmap", "Contour", "Scatter3d", "Parcoords",
+               "subplots")
+
+
+def _draw(kind: str) -> None:
     import numpy as np
     import pandas as pd
     import plotly.graph_objects as go
@@ -59,12 +88,14 @@ def _draw_each_trace_type() -> None:
     from plotly.subplots import make_subplots
 
     x, z = pd.Series([0.0, 1.0]), np.zeros((2, 2))
-    figure = go.Figure([go.Scatter(x=x, y=x), go.Scattergl(x=x, y=x), go.Bar(x=x, y=x), go.Box(y=x),
-                        go.Histogram(x=x), go.Heatmap(z=z), go.Contour(z=z), go.Scatter3d(x=x, y=x, z=x),
-                        go.Parcoords(dimensions=[{"values": x}])])
+    if kind == "subplots":
+        figure = make_subplots(rows=1, cols=2, subplot_titles=("a", "b")).add_trace(go.Histogram(x=x), row=1, col=2)
+    else:
+        data = {"Heatmap": {"z": z}, "Contour": {"z": z}, "Box": {"y": x}, "Histogram": {"x": x},
+                "Scatter3d": {"x": x, "y": x, "z": x}, "Parcoords": {"dimensions": [{"values": x}]}}
+        figure = go.Figure(getattr(go, kind)(**data.get(kind, {"x": x, "y": x})))
     figure.update_layout(title="warm-up", xaxis_title="x", yaxis_title="y")
     plotly.io.to_json(figure, validate=False)
-    make_subplots(rows=1, cols=2, subplot_titles=("a", "b")).add_trace(go.Histogram(x=x), row=1, col=2)
 
 
 @st.cache_resource(show_spinner=False)

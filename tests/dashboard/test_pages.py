@@ -1373,9 +1373,10 @@ def test_studies_survives_a_bad_date_in_the_url(dash):
     assert len(table(at, "studies_table")) == len(STUDY_ORDER)
 
 
-def test_study_detail_with_many_parameters_draws_only_the_histograms_asked_for(monkeypatch, tmp_path):
-    """A MILP's 600 variables: the page draws at most 24 histograms and lets the user pick which
-    (drawing all made the page take seconds; its speed is measured in bench/, not here)."""
+def test_study_detail_with_many_parameters_shows_only_the_columns_and_histograms_asked_for(monkeypatch, tmp_path, media):
+    """A MILP's 600 variables: the tables show the first 40 parameters, the page draws at most 24
+    histograms and lets the user pick which (all of them made the page take seconds; its speed is
+    measured in bench/, not here)."""
     from storage import DatabaseMetadataService
 
     path = tmp_path / "wide.db"
@@ -1387,6 +1388,16 @@ def test_study_detail_with_many_parameters_draws_only_the_histograms_asked_for(m
         db.create_study({"study_id": "narrow", "study_type": "milp", "parameter_names": ["x0", "x1"]})
         db.log_study_runs([{"study_id": "narrow", "parameter_vector": [1.0, 2.0], "fitness": 1.0}])
     dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
+    # The tables show the first 40 parameters and say so; the CSV has all 600.
+    wide_note = "The first 40 of 600 parameters are shown; the CSV and each design's page (open) have them all."
+    at = dash.open(DETAIL, study="wide")
+    runs = table(at, "runs_table")
+    assert [c for c in runs.columns if c.startswith("param:")] == [f"param:x{i}" for i in range(40)]
+    assert wide_note in texts(at.caption)
+    assert len([c for c in download(at, media, "runs").columns if c.startswith("param:")]) == 600
+    at = dash.open(DETAIL, study="wide", tab="Best designs")
+    assert len([c for c in table(at, "best_table").columns if c.startswith("param:")]) == 40
+    assert wide_note in texts(at.caption)
     at = dash.open(DETAIL, study="wide", tab="Parameter distributions")
     picker = widget(at, "multiselect", "hist_params")
     assert picker.label == "Parameters to draw (600 in all)" and len(picker.value) == 24
