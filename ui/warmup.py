@@ -4,7 +4,9 @@ A page's first visit in a server process pays for importing its charting and ana
 and, for the SQL box and prompt-project analytics on SQLite, for starting DuckDB's child process
 (``storage.duck``): measured at 1-3 s each; the Experiments page's analysis adds 0.4-0.6 s. While
 the user reads the first page, one background thread per server process does that work ahead of
-them. It only reads, and any failure is left to the page that needs the thing to report.
+them, in small steps taken only while no page runs (``page_running``, around every run in
+``app.py``): on two cores, a step beside a page's run would slow the very page it is meant to
+spare. It only reads, and any failure is left to the page that needs the thing to report.
 """
 from __future__ import annotations
 
@@ -50,12 +52,13 @@ def wait_until_quiet(timeout_s: float = MAX_WAIT_S) -> bool:
 
 def _steps(reader, store) -> list[Callable[[], object]]:
     """The warm-up in small steps (0.05-0.8 s each), so a page opened meanwhile waits for one at most."""
-    from ui import compare_cache, experiment_cache
+    def cache(module: str) -> Callable[[], object]:   # imported by the step: a failure stays in that step
+        return lambda: importlib.import_module(module).warm_default(reader)
 
     steps: list[Callable[[], object]] = [lambda name=name: importlib.import_module(name) for name in MODULES]
     steps += [lambda kind=kind: _draw(kind) for kind in TRACE_TYPES]
-    steps += [lambda: experiment_cache.warm_default(reader),   # the Experiments page's analysis, 0.4-0.6 s
-              lambda: compare_cache.warm_default(reader),      # the Compare page's reads, 0.3-0.5 s
+    steps += [cache("ui.experiment_cache"),                    # the Experiments page's analysis, 0.4-0.6 s
+              cache("ui.compare_cache"),                       # the Compare page's reads, 0.3-0.5 s
               lambda: reader.analytics("SELECT 1 AS ready")]   # the SQL box's DuckDB
     if store is not None:
         steps.append(store.project_analytics)                  # the prompt page opens on the first project
