@@ -62,7 +62,6 @@ def risk_distribution_figure(values: np.ndarray, risk: dict | None, name: str) -
     return titled(figure, f"Distribution of {name} over {len(finite):,} samples")
 
 
-
 def fitness_distribution_figure(samples: dict[str, np.ndarray], kind: str = "box", colors: dict[str, str] | None = None,
                                 value_title: str = "fitness", title: str | None = None) -> go.Figure:
     """Box (quartiles, mean, whiskers at the last values within 1.5 IQR) or ECDF per study.

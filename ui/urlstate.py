@@ -5,6 +5,8 @@ Lists are stored comma-separated.
 """
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 
@@ -27,11 +29,13 @@ def get_int(name: str, default: int | None) -> int | None:
 
 
 def get_float(name: str, default: float | None = None) -> float | None:
+    """A finite number (``nan`` and ``inf`` in a link are no value: a number input cannot hold them)."""
     value = st.query_params.get(name)
     try:
-        return default if value is None else float(value)
+        number = None if value is None else float(value)
     except ValueError:
         return default
+    return number if number is not None and math.isfinite(number) else default
 
 
 def get_bool(name: str, default: bool = False) -> bool:

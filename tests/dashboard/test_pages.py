@@ -597,6 +597,13 @@ def test_study_detail_of_a_study_with_no_runs(dash):
     assert not at.get("plotly_chart")
 
 
+@pytest.mark.parametrize("bound", ["inf", "-inf", "nan", "abc"])
+def test_study_detail_survives_a_bound_that_is_not_a_finite_number_in_the_url(dash, bound):
+    at = dash.open(DETAIL, study="ga_two", fmin=bound, fmax=bound)
+    assert (widget(at, "number_input", "fmin").value, widget(at, "number_input", "fmax").value) == (None, None)
+    assert len(table(at, "runs_table")) == 12                        # no bound: every run
+
+
 def test_study_detail_survives_a_page_number_below_one_in_the_url(dash):
     at = dash.open(DETAIL, study="ga_two", page="0")
     assert widget(at, "number_input", "page").value == 1
