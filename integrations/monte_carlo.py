@@ -141,7 +141,7 @@ def run_monte_carlo(
                 f"function returned {outputs.shape[1]} values for sample {start}, earlier samples "
                 f"returned {len(objective_names)}"
             )
-        service.log_study_runs(_records(study_id, start, batch, outputs, errors, objective_directions))
+        service.log_study_runs(_columns(study_id, start, batch, outputs, errors, objective_directions))
         if start + len(batch) < total:
             service.update_study_status(study_id, "running", progress_percent=100.0 * (start + len(batch)) / total)
     service.update_study_status(study_id, "completed")
@@ -262,21 +262,18 @@ def _evaluate(function: Callable, names: list[str], batch: np.ndarray, vectorize
     return outputs, errors
 
 
-def _records(study_id: str, start: int, batch: np.ndarray, outputs: np.ndarray, errors: list, directions: list) -> list[dict]:
+def _columns(study_id: str, start: int, batch: np.ndarray, outputs: np.ndarray, errors: list, directions: list) -> dict:
+    """One batch of samples as the columns ``log_study_runs`` takes."""
     # fitness cannot be NaN (README); the worst value for the direction stands in for a missing one.
     worst = -math.inf if directions[0] == "maximize" else math.inf
-    records = []
-    for i, (vector, values, error) in enumerate(zip(batch, outputs, errors)):
-        first = float(values[0])
-        record = {
-            "study_id": study_id,
-            "evaluation_number": start + i,
-            "parameter_vector": vector.tolist(),
-            "objectives": values.tolist(),
-            "fitness": worst if math.isnan(first) else first,
-        }
-        if error is not None:
-            record["simulation_status"] = "failed"
-            record["metadata_json"] = {"error": error}
-        records.append(record)
-    return records
+    n = len(batch)
+    failed = np.array([error is not None for error in errors], dtype=bool)
+    return {
+        "study_id": [study_id] * n,
+        "evaluation_number": np.arange(start, start + n),
+        "parameter_vector": batch,
+        "objectives": outputs,
+        "fitness": np.where(np.isnan(outputs[:, 0]), worst, outputs[:, 0]),
+        "simulation_status": np.where(failed, "failed", "success"),
+        "metadata_json": [None if error is None else {"error": error} for error in errors],
+    }

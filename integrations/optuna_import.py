@@ -99,8 +99,9 @@ import sqlalchemy as sa
 from optuna.distributions import CategoricalDistribution, distribution_to_json
 from optuna.trial import TrialState
 
+from storage.columns import from_columns
 from storage.errors import HiveError, NotFoundError, ValidationError
-from storage.records import StudyRunRecord, validate_intermediate_values, validate_many
+from storage.records import validate_intermediate_values
 
 GENETIC = "genetic_algorithm"
 EVOLUTION_STRATEGY = "evolution_strategy"
@@ -179,7 +180,7 @@ def import_optuna_study(
     runs, curves, counts = _runs(study_id, trials, times, names, directions)
     counts["skipped"] = len(data["trials"]) - len(trials)
     # Refusals of shape come before anything is written (the calls below are separate transactions).
-    validate_many(StudyRunRecord, runs, "study_runs")
+    from_columns(runs)
     for number, values in curves.items():
         try:
             validate_intermediate_values(values)
@@ -225,7 +226,7 @@ def import_optuna_study(
         record["created_at"] = min(starts)
     service.create_study(record)
     try:
-        run_ids = dict(zip((run["evaluation_number"] for run in runs), service.log_study_runs(runs))) if runs else {}
+        run_ids = dict(zip(runs["evaluation_number"], service.log_study_runs(runs))) if trials else {}
         points = service.log_learning_curves(study_id, {run_ids[n]: v for n, v in curves.items()}) if curves else 0
     except Exception as error:
         # The study exists but is incomplete: say so on it, so nobody takes it for the Optuna study.
@@ -238,7 +239,7 @@ def import_optuna_study(
         "study_type": study_type,
         "sampler": sampler_name,
         "sampler_source": sampler_source,
-        "runs": len(runs),
+        "runs": len(trials),
         **counts,
         "intermediate_values": points,
     }
@@ -383,11 +384,16 @@ def _objective_names(metric_names: Any, m: int) -> list[str]:
 
 
 def _runs(study_id: str, trials: list, times: list[tuple], names: list[str],
-          directions: list[str]) -> tuple[list[dict], dict[int, list], dict]:
-    """Run records, learning curves ``{trial number: [(step, value), ...]}`` and counts."""
+          directions: list[str]) -> tuple[dict[str, list], dict[int, list], dict]:
+    """The runs as columns (``log_study_runs`` takes them in one batch; None: the trial has no such
+    value), learning curves ``{trial number: [(step, value), ...]}`` and counts."""
     no_value = -math.inf if directions[0] == "maximize" else math.inf
     counts = {"complete": 0, "infeasible": 0, "failed": 0, "pruned": 0}
-    runs, curves = [], {}
+    fields = ("evaluation_number", "parameter_vector", "parameter_names", "simulation_status", "run_state",
+              "metadata_json", "objectives", "fitness", "constraint_violations", "generation_number", "created_at",
+              "evaluation_time_seconds")
+    runs: dict[str, list] = {"study_id": [study_id] * len(trials), **{field: [] for field in fields}}
+    curves = {}
     for trial, (start, complete) in zip(trials, times):
         counts[_COUNT_KEYS[trial.state]] += 1
         constraints = trial.constraints  # Optuna's reading of the "constraints" system attributes
@@ -396,38 +402,28 @@ def _runs(study_id: str, trials: list, times: list[tuple], names: list[str],
             status = "infeasible"
             counts["infeasible"] += 1
         own = [name for name in names if name in trial.params]
-        run: dict[str, Any] = {
-            "study_id": study_id,
+        objectives = None if trial.values is None else [float(v) for v in trial.values]
+        run = {
             "evaluation_number": trial.number,
-            "parameter_vector": [
-                float(trial.distributions[name].to_internal_repr(trial.params[name])) for name in own
-            ],
+            "parameter_vector": [float(trial.distributions[name].to_internal_repr(trial.params[name])) for name in own],
+            "parameter_names": own if own != names else None,
             "simulation_status": status,
             "run_state": trial.state.name.lower(),
             "metadata_json": _trial_metadata(trial, start, complete),
+            "objectives": objectives,
+            "fitness": no_value if objectives is None else objectives[0],
+            "constraint_violations": {
+                "constraints": [_json_number(float(v)) for v in constraints.values()], "names": list(constraints),
+            } if constraints else None,
+            "generation_number": _generation(trial.system_attrs),
+            "created_at": complete or start,
+            "evaluation_time_seconds": (max(0.0, (complete - start).total_seconds())
+                                        if start is not None and complete is not None else None),
         }
-        if own != names:
-            run["parameter_names"] = own
-        if trial.values is not None:
-            run["objectives"] = [float(v) for v in trial.values]
-            run["fitness"] = run["objectives"][0]
-        else:
-            run["fitness"] = no_value
-        if constraints:
-            run["constraint_violations"] = {
-                "constraints": [_json_number(float(v)) for v in constraints.values()],
-                "names": list(constraints),
-            }
-        generation = _generation(trial.system_attrs)
-        if generation is not None:
-            run["generation_number"] = generation
-        if (complete or start) is not None:
-            run["created_at"] = complete or start
-        if start is not None and complete is not None:
-            run["evaluation_time_seconds"] = max(0.0, (complete - start).total_seconds())
+        for field in fields:
+            runs[field].append(run[field])
         if trial.intermediate_values:
             curves[trial.number] = sorted(trial.intermediate_values.items())
-        runs.append(run)
     return runs, curves, counts
 
 

@@ -196,23 +196,21 @@ class HiveRecorder(Callback):
         # NaN cannot be stored as fitness; a NaN first objective becomes +inf (worst when minimizing),
         # while the objectives keep the NaN (excluded from fronts and statistics).
         fitness = np.where(np.isnan(F[:, 0]), np.inf, F[:, 0])
-        records = []
-        for i, ind in enumerate(individuals):
-            record = {
-                "study_id": self.study_id,
-                "generation_number": generation,
-                "parameter_vector": X[i].tolist(),
-                "objectives": F[i].tolist(),
-                "fitness": float(fitness[i]),
-            }
-            if not feasible[i]:
-                record["simulation_status"] = "infeasible"
-            if constrained:
-                record["constraint_violations"] = {
-                    "G": _json_numbers(ind.G), "H": _json_numbers(ind.H), "CV": _json_numbers(ind.CV)[0],
-                }
-            records.append(record)
-        return self.service.log_study_runs(records)
+        # One batch of columns: the arrays pymoo holds, without a dict per individual.
+        columns = {
+            "study_id": [self.study_id] * n,
+            "generation_number": [generation] * n,
+            "parameter_vector": X,
+            "objectives": F,
+            "fitness": fitness,
+            "simulation_status": np.where(feasible, "success", "infeasible"),
+        }
+        if constrained:
+            columns["constraint_violations"] = [
+                {"G": _json_numbers(ind.G), "H": _json_numbers(ind.H), "CV": _json_numbers(ind.CV)[0]}
+                for ind in individuals
+            ]
+        return self.service.log_study_runs(columns)
 
     def _log_front(self, generation: int, F: np.ndarray, feasible: np.ndarray, run_ids: list[str]) -> None:
         valid = feasible & np.all(np.isfinite(F), axis=1)

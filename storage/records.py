@@ -265,21 +265,26 @@ def _coerce_lists(record: Any) -> Any:
         value = record.get(field)
         if value is None or type(value) is list:
             continue
-        if isinstance(value, str):
-            if field in ("parameter_names", "objective_directions", "run_ids"):
-                parsed = _parse_json_list(field, value)
-            else:
-                parsed = parse_number_list(field, value)
-        elif hasattr(value, "tolist"):
-            parsed = value.tolist()
-        elif isinstance(value, tuple):
-            parsed = list(value)
-        else:
+        parsed = coerce_list(field, value)
+        if parsed is value:
             continue
         if changed is None:
             changed = dict(record)
         changed[field] = parsed
     return record if changed is None else changed
+
+
+def coerce_list(field: str, value: Any) -> Any:
+    """One list field's value: JSON text, a numpy array or a tuple -> a list; anything else as given."""
+    if isinstance(value, str):
+        if field in ("parameter_names", "objective_directions", "run_ids"):
+            return _parse_json_list(field, value)
+        return parse_number_list(field, value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def _parse_json_list(field: str, text: str) -> list:
@@ -293,7 +298,11 @@ def _parse_json_list(field: str, text: str) -> list:
 
 
 def _describe(exc: pydantic.ValidationError, shape: type, what: str, batch: bool = False) -> str:
-    errors = exc.errors(include_url=False)
+    return describe_errors(exc.errors(include_url=False), shape, what, batch)
+
+
+def describe_errors(errors: list[dict], shape: type, what: str, batch: bool = False) -> str:
+    """pydantic's errors (the first named, the rest counted) as the store's message: record, field, value."""
     first = errors[0]
     loc = list(first["loc"])
     prefix = what

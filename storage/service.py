@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 # derive, monte_carlo, queries and the Reader (numpy, pandas, SciPy, SALib, moocore, DuckDB) are
 # imported in the methods that use them: logging runs needs none of them, and `import storage` stays fast.
-from . import migrate, writer
+from . import columns, migrate, writer
 from .engine import create_engine, display_url, resolve_url, transaction
 from .errors import ValidationError
 from .jsonfields import encode_finite_vector, encode_json
@@ -155,14 +155,22 @@ class DatabaseMetadataService:
         """Log one evaluation; returns its ``run_id`` (``"<study_id>:<evaluation_number>"`` when not given)."""
         record = validate_one(StudyRunRecord, run_record, "study_run")
         with transaction(self.engine) as conn:
-            return writer.insert_study_runs(conn, [record])[0]
+            return writer.insert_study_runs(conn, columns.from_records([record]))[0]
 
-    def log_study_runs(self, run_records: list[Mapping[str, Any]]) -> list[str]:
-        """Log many evaluations in one transaction: all are written, or none. Returns their run_ids."""
+    def log_study_runs(self, runs: Any) -> list[str]:
+        """Log many evaluations in one transaction: all are written, or none. Returns their run_ids.
+
+        ``runs``: a list of records (dicts), or the same as columns, the fast path for arrays: a
+        pandas DataFrame, a pyarrow Table or a dict of equal-length lists / numpy arrays, columns
+        named as the record's fields; ``parameter_vector`` and ``objectives`` may be 2-D arrays, or
+        one column per parameter / objective the study names (see ``storage.columns``)."""
         with collection_paused():
-            records = validate_many(StudyRunRecord, run_records, "study_runs")
+            if columns.is_columnar(runs):
+                batch = columns.from_columns(runs)
+            else:
+                batch = columns.from_records(validate_many(StudyRunRecord, runs, "study_runs"))
             with transaction(self.engine) as conn:
-                return writer.insert_study_runs(conn, records)
+                return writer.insert_study_runs(conn, batch)
 
     def log_intermediate_values(self, study_id: str, run_id: str, values: Any) -> int:
         """A run's learning curve: ``[(step, value), ...]`` (or ``{step: value}``), the values it

@@ -21,6 +21,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from . import schema as t
+from .columns import NO_PARAMETERS, RunColumns
 from .designs import design_key, design_keys, own_names_or_none
 from .errors import DuplicateError, UnknownStudyError, UnknownStudyWarning, ValidationError
 from .jsonfields import check_text, encode_finite_vector, encode_json, encode_objectives
@@ -194,8 +195,6 @@ _OPTIONAL_COLUMNS = (
     "simulation_status", "evaluation_time_seconds", "solver_time_seconds", "is_pareto_optimal",
     "domination_count", "metadata_json", "run_state",
 )
-_NO_PARAMETERS: list = []  # shared by every run that has no parameters (never modified)
-_OPTIONAL_DEFAULTS = {"simulation_status": "success", "is_pareto_optimal": False, "domination_count": 0}
 _OPTIONAL_ENCODERS = {
     "objectives": lambda v: encode_objectives(v),
     "constraint_violations": lambda v: encode_json("constraint_violations", v),
@@ -220,18 +219,19 @@ def bulk_insert(conn: Connection, table: str, columns: list[str], rows: list[tup
     conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
-    """Insert validated run records; returns their run_ids in input order.
+def insert_study_runs(conn: Connection, runs: RunColumns) -> list[str]:
+    """Insert validated runs (``storage.columns``: from records or columns); returns their run_ids
+    in input order.
 
     Written column by column (comprehensions, ``zip``) rather than row by row: this is the
     optimizer's hot path, and per-row Python work is what separates 40,000 from 100,000 rows/s.
     """
-    if not runs:
+    if not runs.n:
         return []
-    n = len(runs)
+    n = runs.n
     single = n == 1
-    present = set().union(*runs)
-    study_ids = [r["study_id"] for r in runs]
+    present = runs.values
+    study_ids = runs.values["study_id"]
     studies = _lock_or_create_studies(conn, runs, study_ids)
     for study in studies.values():
         if study.status == "completed":
@@ -239,37 +239,40 @@ def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
                 f"study_id={study.study_id!r} is completed; its Pareto flags and convergence are final. "
                 "Set it back to 'running' with update_study_status to add runs"
             )
-    vectors = [r.get("parameter_vector", _NO_PARAMETERS) for r in runs]
-    objectives = [r.get("objectives") for r in runs] if "objectives" in present else [None] * n
+    runs.assemble(studies)
+    vectors = runs.get("parameter_vector") or [NO_PARAMETERS] * n
+    objectives = runs.get("objectives") or [None] * n
     study_changes: dict[str, dict] = {sid: {} for sid in studies}
     if any(isinstance(o, dict) for o in objectives):
         objectives = _objectives_by_name(objectives, studies, study_ids, study_changes, single)
-    given_names = [r.get("parameter_names") for r in runs] if "parameter_names" in present else None
+    given_names = runs.get("parameter_names")
     own_names = None
     if given_names is not None and any(names is not None for names in given_names):
         own_names = _own_names(given_names, vectors, studies, study_ids, study_changes, single)
-    _check_lengths(runs, studies, study_ids, vectors, objectives, own_names, single)
-    fitness = [r.get("fitness") for r in runs] if "fitness" in present else [None] * n
-    fitness = [f if f is not None else (o[0] if o else None) for f, o in zip(fitness, objectives)]
+    _check_lengths(studies, study_ids, vectors, objectives, own_names, single)
+    given_fitness = runs.get("fitness") or [None] * n
+    fitness = [f if f is not None else (o[0] if o else None) for f, o in zip(given_fitness, objectives)]
     if None in fitness or any(f != f for f in fitness):
-        for i, (f, run) in enumerate(zip(fitness, runs)):
+        for i, f in enumerate(fitness):
             if f is None or f != f:
-                check_fitness(_where(i, single), run.get("fitness"), objectives[i])
+                check_fitness(_where(i, single), given_fitness[i], objectives[i])
     max_number = _max_evaluation_numbers(conn, studies)
-    numbers = _evaluation_numbers(runs, study_ids, max_number, "evaluation_number" in present, single)
-    if "evaluation_number" in present:
-        _check_free_numbers(conn, _explicit_numbers(runs, study_ids), max_number)
-    if "run_id" in present:
-        run_ids = [r.get("run_id") or f"{s}:{k}" for r, s, k in zip(runs, study_ids, numbers)]
+    given_numbers = runs.get("evaluation_number")
+    numbers = _evaluation_numbers(given_numbers, study_ids, max_number, single)
+    if given_numbers is not None:
+        _check_free_numbers(conn, _explicit_numbers(given_numbers, study_ids), max_number)
+    given_ids = runs.get("run_id")
+    if given_ids is not None:
+        run_ids = [r or f"{s}:{k}" for r, s, k in zip(given_ids, study_ids, numbers)]
     else:
         run_ids = [f"{s}:{k}" for s, k in zip(study_ids, numbers)]
-    _check_new_run_ids(conn, run_ids, runs)
+    _check_new_run_ids(conn, run_ids, given_ids)
     if "simulation_run_id" in present:
-        _check_simulation_links(conn, [r.get("simulation_run_id") for r in runs])
+        _check_simulation_links(conn, runs.values["simulation_run_id"])
 
     now = now_text()
     if "created_at" in present:
-        created = [now if r.get("created_at") is None else normalize_timestamp("created_at", r["created_at"]) for r in runs]
+        created = [now if t is None else normalize_timestamp("created_at", t) for t in runs.values["created_at"]]
     else:
         created = [now] * n
     if own_names is None:
@@ -286,9 +289,8 @@ def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
             continue
         if column not in present:
             continue
-        default = _OPTIONAL_DEFAULTS.get(column)
         encode = _OPTIONAL_ENCODERS.get(column)
-        values = objectives if column == "objectives" else [r.get(column, default) for r in runs]
+        values = objectives if column == "objectives" else runs.values[column]
         columns.append(values if encode is None else [None if v is None else encode(v) for v in values])
         names.append(column)
     try:
@@ -296,7 +298,7 @@ def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
     except exc.IntegrityError as error:
         raise _duplicate_from(error) from None
 
-    statuses = [r.get("simulation_status", "success") for r in runs] if "simulation_status" in present else None
+    statuses = runs.get("simulation_status")
     for study_id, study in studies.items():
         mine = range(n) if len(studies) == 1 else [i for i in range(n) if study_ids[i] == study_id]
         candidates = [i for i in mine if statuses is None or statuses[i] == "success"]
@@ -312,7 +314,7 @@ def insert_study_runs(conn: Connection, runs: list[dict]) -> list[str]:
     return run_ids
 
 
-def _lock_or_create_studies(conn: Connection, runs: list[dict], study_ids: list[str]) -> dict[str, StudyState]:
+def _lock_or_create_studies(conn: Connection, runs: RunColumns, study_ids: list[str]) -> dict[str, StudyState]:
     """The batch's studies, locked. A study that does not exist yet is created, as the seed's own
     example expects (a run logged into a fresh store): type ``other``, status ``running``, its
     objectives as the first run gives them; a warning says so, since a mistyped id lands here too."""
@@ -327,8 +329,8 @@ def _lock_or_create_studies(conn: Connection, runs: list[dict], study_ids: list[
     for study_id in dict.fromkeys(study_ids):
         if study_id in existing:
             continue
-        first = next(r for r in runs if r["study_id"] == study_id)
-        objectives = first.get("objectives")
+        given = runs.get("objectives")
+        objectives = given[study_ids.index(study_id)] if given else None
         record: dict[str, Any] = {"study_id": study_id, "study_type": "other", "status": "running",
                                   "metadata_json": {"created_by": "log_study_runs: the study did not exist"}}
         if isinstance(objectives, dict):
@@ -404,7 +406,7 @@ def _own_names(given: list, vectors: list, studies: dict[str, StudyState], study
     return [own_names_or_none(names, studies[sid].parameter_names) for names, sid in zip(given, study_ids)]
 
 
-def _check_lengths(runs, studies, study_ids, vectors, objectives, own_names, single: bool) -> None:
+def _check_lengths(studies, study_ids, vectors, objectives, own_names, single: bool) -> None:
     """parameter_vector against the study's names (runs without names of their own: all of them,
     or no parameters at all); objectives against the study's declared count. Fast when everything
     agrees: one set of lengths per column."""
@@ -434,10 +436,10 @@ def _check_lengths(runs, studies, study_ids, vectors, objectives, own_names, sin
             )
 
 
-def _evaluation_numbers(runs, study_ids, max_number, any_explicit: bool, single: bool) -> list[int]:
+def _evaluation_numbers(given, study_ids, max_number, single: bool) -> list[int]:
     """Given numbers are kept (and checked free); missing ones continue after the highest so far."""
     next_number = {sid: (k + 1 if k is not None else 0) for sid, k in max_number.items()}
-    given = [r.get("evaluation_number") for r in runs] if any_explicit else [None] * len(runs)
+    given = given or [None] * len(study_ids)
     for number, study_id in zip(given, study_ids):
         if number is not None and number >= next_number[study_id]:
             next_number[study_id] = number + 1
@@ -459,10 +461,9 @@ def _evaluation_numbers(runs, study_ids, max_number, any_explicit: bool, single:
     return numbers
 
 
-def _explicit_numbers(runs: list[dict], study_ids: list[str]) -> dict[str, list[int]]:
+def _explicit_numbers(given: list[int | None], study_ids: list[str]) -> dict[str, list[int]]:
     explicit: dict[str, list[int]] = {}
-    for run, study_id in zip(runs, study_ids):
-        number = run.get("evaluation_number")
+    for number, study_id in zip(given, study_ids):
         if number is not None:
             explicit.setdefault(study_id, []).append(number)
     return explicit
@@ -503,14 +504,14 @@ def _check_free_numbers(conn: Connection, explicit: dict[str, list[int]], max_nu
             )
 
 
-def _check_new_run_ids(conn: Connection, run_ids: list[str], runs: list[dict]) -> None:
+def _check_new_run_ids(conn: Connection, run_ids: list[str], given_ids: list[str | None] | None) -> None:
     if len(set(run_ids)) != len(run_ids):
         seen: set[str] = set()
         for run_id in run_ids:
             if run_id in seen:
                 raise DuplicateError(f"run_id={run_id!r} appears twice in this batch; nothing was written")
             seen.add(run_id)
-    given = [r["run_id"] for r in runs if r.get("run_id")]
+    given = [run_id for run_id in given_ids or () if run_id]
     if given:
         taken = conn.execute(
             sa.text("SELECT run_id FROM study_runs WHERE run_id IN :ids LIMIT 1").bindparams(
