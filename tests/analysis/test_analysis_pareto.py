@@ -132,6 +132,14 @@ def test_continuous_2d_points_match_reference():
     np.testing.assert_array_equal(pareto.non_dominated_mask(points), expected == 0)
 
 
+def test_continuous_3d_points_match_reference():
+    # The divide and conquer of m == 3 over many levels, with no ties to lean on.
+    rng = np.random.default_rng(11)
+    points = rng.random((3000, 3))
+    expected = broadcast_counts(points)
+    np.testing.assert_array_equal(pareto.domination_counts(points), expected)
+
+
 def test_duplicates_of_a_non_dominated_point_are_all_non_dominated():
     points = np.array([[1.0, 2.0], [1.0, 2.0], [2.0, 1.0], [2.0, 2.0], [2.0, 2.0], [1.0, 2.0]])
     np.testing.assert_array_equal(
