@@ -380,15 +380,32 @@ def hypervolume_by_generation(points_min, generations, reference_min):
     front = np.empty((0, points.shape[1]))
     hv = np.empty(distinct.size)
     current = 0.0
+    two = points.shape[1] == 2
     for k in range(distinct.size):
         rows = order[bounds[k] : bounds[k + 1]]
         arrivals = points[rows[valid[rows]]]
         if arrivals.shape[0]:
             merged = np.vstack((front, arrivals))
-            front = merged[non_dominated_mask(merged)]
-            current = hypervolume(front, ref)
+            if two:  # a few numpy calls per generation, not the general path's checks and moocore call
+                front, current = _front_and_hypervolume_2d(merged, ref)
+            else:
+                front = merged[non_dominated_mask(merged)]
+                current = hypervolume(front, ref)
         hv[k] = current
     return distinct, hv
+
+
+def _front_and_hypervolume_2d(points: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float]:
+    """The distinct non-dominated points of finite 2-D points, sorted by f1 (so f2 descends), and
+    the area they dominate inside ``ref``: the sum of the strips between consecutive points."""
+    ordered = points[np.lexsort((points[:, 1], points[:, 0]))]
+    earlier_min = np.empty(len(ordered))
+    earlier_min[0] = np.inf
+    np.minimum.accumulate(ordered[:-1, 1], out=earlier_min[1:])
+    front = ordered[ordered[:, 1] < earlier_min]  # a copy of an earlier point is not below it either
+    inside = front[(front[:, 0] < ref[0]) & (front[:, 1] < ref[1])]
+    widths = np.diff(np.append(inside[:, 0], ref[0]))
+    return front, float(np.dot(widths, ref[1] - inside[:, 1]))
 
 
 def _hyperplane_normal(extremes: np.ndarray) -> np.ndarray:

@@ -47,8 +47,9 @@ class StudyRuns:
     parameters: np.ndarray | None  # (n, d): by the study's names when runs name their own, else by position when every run has d
     success: np.ndarray  # bool
     is_pareto: np.ndarray  # bool, as stored
-    domination: list  # as stored (None = not ranked)
+    domination: np.ndarray  # int64 as stored; -1 = NULL, not ranked
     design_keys: np.ndarray  # int64; runs with equal keys are one design
+    row_keys: list  # what an UPDATE finds each row by: SQLite's rowid, else run_id
 
     @property
     def valid(self) -> np.ndarray:
@@ -98,11 +99,12 @@ def parameters_by_name(vectors: list[str], own_names: list[str | None], study_na
 
 
 def load_study_runs(conn: Connection, study: StudyState) -> StudyRuns:
+    row_key = "rowid" if conn.dialect.name == "sqlite" else "run_id"
     rows = conn.execute(
         sa.text(
             "SELECT run_id, generation_number, fitness, objectives, parameter_vector, simulation_status, "
-            "is_pareto_optimal, domination_count, design_key, parameter_names FROM study_runs WHERE study_id = :s "
-            "ORDER BY evaluation_number"
+            "is_pareto_optimal, COALESCE(domination_count, -1), design_key, parameter_names, "
+            f"{row_key} FROM study_runs WHERE study_id = :s ORDER BY evaluation_number"
         ),
         {"s": study.study_id},
     ).all()
@@ -124,9 +126,10 @@ def load_study_runs(conn: Connection, study: StudyState) -> StudyRuns:
                     else parse_parameters([r[4] for r in rows])),
         success=np.array([r[5] == "success" for r in rows], dtype=bool),
         is_pareto=np.array([bool(r[6]) for r in rows], dtype=bool),
-        domination=[r[7] for r in rows],
+        domination=np.array([r[7] for r in rows], dtype=np.int64),
         # A run without a key (written around the store) is a design of its own.
         design_keys=np.array([r[8] if r[8] is not None else -1 - i for i, r in enumerate(rows)], dtype=np.int64),
+        row_keys=[r[10] for r in rows],
     )
 
 
@@ -167,24 +170,14 @@ def derive_on_completion(conn: Connection, study: StudyState) -> Derived:
 def _store_pareto(conn: Connection, study: StudyState, runs: StudyRuns) -> tuple[int, float | None]:
     valid = runs.valid
     on_front = pareto_designs(study, runs)
-    counts: list = [None] * len(runs.run_ids)
+    counts = np.full(len(runs.run_ids), -1, dtype=np.int64)  # -1: not ranked, stored as NULL
     hypervolume = None
     if valid.any():
         points = pareto.to_minimization(runs.objectives[valid], study.directions)
-        for i, c in zip(np.flatnonzero(valid).tolist(), pareto.domination_counts(points).tolist()):
-            counts[i] = c
+        counts[valid] = pareto.domination_counts(points)
         reference = reference_point_min(study, points)
         hypervolume = float(pareto.hypervolume(points[on_front[valid]], reference))
-    changed = [
-        (bool(on_front[i]), counts[i], run_id)
-        for i, run_id in enumerate(runs.run_ids)
-        if bool(runs.is_pareto[i]) != bool(on_front[i]) or runs.domination[i] != counts[i]
-    ]
-    if changed:
-        mark = "?" if conn.dialect.name == "sqlite" else "%s"
-        conn.exec_driver_sql(
-            f"UPDATE study_runs SET is_pareto_optimal = {mark}, domination_count = {mark} WHERE run_id = {mark}", changed
-        )
+    _update_ranks(conn, runs, on_front, counts)
     front_ids = [runs.run_ids[i] for i in np.flatnonzero(on_front)]
     conn.execute(
         t.pareto_fronts.delete().where(
@@ -202,6 +195,30 @@ def _store_pareto(conn: Connection, study: StudyState, runs: StudyRuns) -> tuple
         )
     )
     return len(front_ids), hypervolume
+
+
+def _update_ranks(conn: Connection, runs: StudyRuns, on_front: np.ndarray, counts: np.ndarray) -> None:
+    """Write the flags and counts that changed: by rowid on SQLite (no index lookup), in one
+    statement on PostgreSQL (one round trip, however many rows)."""
+    changed = np.flatnonzero((runs.is_pareto != on_front) | (runs.domination != counts))
+    if not changed.size:
+        return
+    flags = on_front[changed].tolist()
+    values = counts[changed].astype(object)
+    values[counts[changed] < 0] = None
+    keys = [runs.row_keys[i] for i in changed.tolist()]
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("UPDATE study_runs SET is_pareto_optimal = ?, domination_count = ? WHERE rowid = ?",
+                             list(zip(flags, values.tolist(), keys)))
+        return
+    conn.execute(
+        sa.text(
+            "UPDATE study_runs AS r SET is_pareto_optimal = v.flag, domination_count = v.count "
+            "FROM unnest(CAST(:keys AS text[]), CAST(:flags AS boolean[]), CAST(:counts AS integer[])) "
+            "AS v(run_id, flag, count) WHERE r.run_id = v.run_id"
+        ),
+        {"keys": keys, "flags": flags, "counts": values.tolist()},
+    )
 
 
 def _store_convergence(conn: Connection, study: StudyState, runs: StudyRuns) -> int:

@@ -292,6 +292,21 @@ def test_hypervolume_by_generation_matches_cumulative_brute_front():
         assert value == pytest.approx(HV(ref_point=reference)(front), rel=1e-12)
 
 
+def test_two_objective_hypervolume_by_generation_matches_pymoo_on_each_prefix():
+    # The m == 2 path (sorted strips) against pymoo's HV of the brute-force front, with ties,
+    # copies and points beyond the reference.
+    rng = np.random.default_rng(12)
+    generations = np.repeat(np.arange(30), 20)
+    points = np.round(rng.random((generations.size, 2)) * 10, 1)
+    points[rng.random(generations.size) < 0.05, 1] = np.inf
+    reference = np.array([9.0, 9.5])
+    gens, hv = pareto.hypervolume_by_generation(points, generations, reference)
+    for g, value in zip(gens, hv):
+        seen = points[(generations <= g) & np.isfinite(points).all(axis=1)]
+        front = seen[(broadcast_counts(seen) == 0) & np.all(seen < reference, axis=1)]
+        assert value == pytest.approx(HV(ref_point=reference)(front) if len(front) else 0.0, rel=1e-12)
+
+
 def test_hypervolume_by_generation_with_empty_generations():
     points = np.array([[1.0, 1.0], [np.nan, 0.0], [0.5, 0.5]])
     gens, hv = pareto.hypervolume_by_generation(points, [0, 1, 2], [2.0, 2.0])
