@@ -223,11 +223,11 @@ def main() -> None:
                 results["raw"].append(run(lambda url: raw_path(url, backend, plan, rows)))
             raw = statistics.median(r["rate"] for r in results["raw"])
             driver = "sqlite3 executemany" if backend == "sqlite" else "psycopg COPY"
-            print(f"\n{backend}: {'path':<58}{'evals/s':>10}{'raw / path':>12}")
+            print(f"\n{backend}: {'path':<66}{'evals/s':>10}{'raw / path':>12}")
             for name, label in paths:
                 rate = statistics.median(r["rate"] for r in results[name])
-                print(f"{'':<{len(backend) + 2}}{label:<58}{rate:>10,.0f}{raw / rate:>11.2f}x")
-            print(f"{'':<{len(backend) + 2}}{'raw ' + driver + ' of the same rows, batches of 5,000':<58}{raw:>10,.0f}")
+                print(f"{'':<{len(backend) + 2}}{label:<66}{rate:>10,.0f}{raw / rate:>11.2f}x")
+            print(f"{'':<{len(backend) + 2}}{'raw ' + driver + ' of the same rows, batches of 5,000':<66}{raw:>10,.0f}")
             completion = statistics.median(r["completion_ms"] for r in results["columns"])
             size = statistics.median(r["bytes"] for r in results["columns"])
             print(f"{'':<{len(backend) + 2}}completion of a 5,000-evaluation study: {completion:.1f} ms; "
