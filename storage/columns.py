@@ -192,11 +192,14 @@ def _raw_columns(data: Any) -> dict[str, Any]:
 
 
 def _length(name: str, column: Any) -> int:
-    if isinstance(column, (str, bytes, Mapping)) or not hasattr(column, "__len__"):
+    try:
+        if isinstance(column, (str, bytes, Mapping)):
+            raise TypeError
+        return len(column)
+    except TypeError:  # a scalar, or a 0-d array
         raise ValidationError(
             f"{WHAT}: column {name}={_short(column)}: a column is a list or array of values, one per run "
-            "(to log one run, use log_study_run); nothing was written")
-    return len(column)
+            "(to log one run, use log_study_run); nothing was written") from None
 
 
 def _python_values(name: str, column: Any) -> Any:

@@ -220,6 +220,8 @@ def test_a_nan_parameter_in_a_named_column_is_refused_naming_row_and_column(serv
 
 @pytest.mark.parametrize("columns, expected", [
     ({"study_id": "s", "fitness": [1.0]}, "column study_id='s': a column is a list or array of values"),
+    ({"study_id": ["s"], "fitness": np.array(1.0)}, "column fitness=array(1.): a column is a list or array"),
+    ({"study_id": ["s"], "fitness": 1.0}, "column fitness=1.0: a column is a list or array"),
     ({"study_id": ["s", "s"], "fitness": [1.0]}, "column 'fitness' has 1 values but column 'study_id' has 2"),
     ({"fitness": [1.0]}, "study_runs[0]: study_id: required field missing"),
     ({"study_id": ["s"], "fitnes": [1.0]}, "column 'fitnes' is neither a field of a study run nor a parameter"),
