@@ -73,6 +73,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from storage.errors import ValidationError
+from storage.jsonfields import short_repr
 from storage.prompt_optimization import PromptOptimizationStore
 from storage.prompt_records import MIPROv2Config, round_score
 
@@ -161,10 +162,10 @@ def trial_logs_of(source: Any) -> dict[int, dict]:
         _refuse(f"trial_logs: not MIPROv2's (no entry has {_MB} or {_FULL}); found {_found(source)}")
     numbers_ = sorted(logs)
     if numbers_ != list(range(1, len(numbers_) + 1)):
-        _refuse(f"trial_logs keys {_short(numbers_)}: MIPROv2 numbers its trials 1, 2, 3... without gaps")
+        _refuse(f"trial_logs keys {short_repr(numbers_)}: MIPROv2 numbers its trials 1, 2, 3... without gaps")
     for key in numbers_:
         if not isinstance(logs[key], Mapping):
-            _refuse(f"trial_logs[{key}]={_short(logs[key])}: expected a dict, got {type(logs[key]).__name__}")
+            _refuse(f"trial_logs[{key}]={short_repr(logs[key])}: expected a dict, got {type(logs[key]).__name__}")
     return {k: dict(logs[k]) for k in numbers_}
 
 
@@ -191,7 +192,7 @@ def _replay_miprov2(logs: dict[int, dict], scale: float) -> dict:
         logged = [k for k in (_MB, _FULL) if k in entry]
         if len(logged) != 1:
             _refuse(f"{where}: expected exactly one of {_MB} / {_FULL}, found "
-                    f"{' and '.join(logged) or 'neither'} (keys: {_short(sorted(map(str, entry)))})")
+                    f"{' and '.join(logged) or 'neither'} (keys: {short_repr(sorted(map(str, entry)))})")
         key = logged[0]
         raw = _finite(entry[key], f"{where}.{key}")
         calls = entry.get("total_eval_calls_so_far")
@@ -205,7 +206,7 @@ def _replay_miprov2(logs: dict[int, dict], scale: float) -> dict:
         if trial == 1:
             if key != _FULL or combination:
                 _refuse(f"{where}: MIPROv2's trial 1 is the full evaluation of the unoptimized program "
-                        f"({_FULL}, no candidate indices); found keys {_short(sorted(map(str, entry)))}")
+                        f"({_FULL}, no candidate indices); found keys {short_repr(sorted(map(str, entry)))}")
             valset_size = calls
             # MIPROv2 registers the unoptimized program as candidate 0 of everything.
             combination = tuple((i, 0, 0 if with_demos else None) for i in range(predictor_count))
@@ -422,7 +423,7 @@ def random_search_records(
     for index, candidate in enumerate(candidates):
         where = f"candidate_programs[{index}]"
         if not isinstance(candidate, Mapping):
-            _refuse(f"{where}={_short(candidate)}: expected a dict, got {type(candidate).__name__}")
+            _refuse(f"{where}={short_repr(candidate)}: expected a dict, got {type(candidate).__name__}")
         missing = [k for k in ("score", "subscores", "seed", "program") if k not in candidate]
         if missing:
             _refuse(f"{where}: missing {', '.join(missing)}")
@@ -439,7 +440,7 @@ def random_search_records(
         raw = _finite(candidate["score"], f"{where}.score")
         subscores = candidate["subscores"]
         if not isinstance(subscores, (list, tuple)):
-            _refuse(f"{where}.subscores={_short(subscores)}: expected a list of per-example scores")
+            _refuse(f"{where}.subscores={short_repr(subscores)}: expected a list of per-example scores")
         subscores = [_finite(float(s) if isinstance(s, bool) else s, f"{where}.subscores[{i}]")
                      for i, s in enumerate(subscores)]
         if best is None or raw > best:  # DSPy keeps the first best, in evaluation order
@@ -853,7 +854,7 @@ def _check_scale(score_scale: Any) -> float:
 
 def _finite(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        _refuse(f"{field}={_short(value)}: expected a number, got {type(value).__name__}")
+        _refuse(f"{field}={short_repr(value)}: expected a number, got {type(value).__name__}")
     if not math.isfinite(value):
         _refuse(f"{field}={value!r}: not a finite number")
     return float(value)
@@ -872,11 +873,6 @@ def _scalar(value: Any) -> bool:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _as_dict(value: Any) -> dict:

@@ -59,12 +59,12 @@ def encode_json(field: str, value: Any) -> str | None:
         except ValidationError:
             raise
         except ValueError as exc:
-            raise ValidationError(f"{field}={_short(value)}: not valid JSON ({exc})") from None
+            raise ValidationError(f"{field}={short_repr(value)}: not valid JSON ({exc})") from None
     if isinstance(value, tuple):
         value = list(value)
     if not isinstance(value, (dict, list, int, float, bool)) and value is not None:
         raise ValidationError(
-            f"{field}={_short(value)}: expected JSON (dict, list, number, bool or JSON text), "
+            f"{field}={short_repr(value)}: expected JSON (dict, list, number, bool or JSON text), "
             f"got {type(value).__name__}"
         )
     if _depth_exceeds(value, MAX_JSON_DEPTH, field):
@@ -72,9 +72,9 @@ def encode_json(field: str, value: Any) -> str | None:
     try:
         text = _encode_standard(value)
     except ValueError as exc:  # NaN / inf, circular reference
-        raise ValidationError(f"{field}={_short(value)}: {exc}") from None
+        raise ValidationError(f"{field}={short_repr(value)}: {exc}") from None
     except TypeError as exc:
-        raise ValidationError(f"{field}={_short(value)}: {exc}") from None
+        raise ValidationError(f"{field}={short_repr(value)}: {exc}") from None
     check_text(field, text, inside_json=True)
     if len(text) > MAX_JSON_BYTES // 4 and len(text.encode("utf-8")) > MAX_JSON_BYTES:
         raise ValidationError(
@@ -86,11 +86,11 @@ def encode_json(field: str, value: Any) -> str | None:
 def check_text(field: str, text: str, inside_json: bool = False) -> None:
     """Refuse NUL characters and lone surrogates: PostgreSQL cannot store them, UTF-8 cannot encode them."""
     if "\x00" in text or (inside_json and "\\u0000" in text):
-        raise ValidationError(f"{field}={_short(text)}: contains a NUL character")
+        raise ValidationError(f"{field}={short_repr(text)}: contains a NUL character")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValidationError(f"{field}={_short(text)}: contains a lone surrogate (not valid Unicode)") from None
+        raise ValidationError(f"{field}={short_repr(text)}: contains a lone surrogate (not valid Unicode)") from None
 
 
 def encode_finite_vector(values: list) -> str:
@@ -129,15 +129,15 @@ def parse_number_list(field: str, text: str) -> list:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise ValidationError(f"{field}={_short(text)}: not valid JSON ({exc})") from None
+        raise ValidationError(f"{field}={short_repr(text)}: not valid JSON ({exc})") from None
     if not isinstance(value, list):
-        raise ValidationError(f"{field}={_short(text)}: expected a JSON array of numbers")
+        raise ValidationError(f"{field}={short_repr(text)}: expected a JSON array of numbers")
     for i, v in enumerate(value):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             if isinstance(v, str) and v in NON_FINITE_TOKENS:
                 value[i] = NON_FINITE_TOKENS[v]
                 continue
-            raise ValidationError(f"{field}[{i}]={_short(v)}: expected a number")
+            raise ValidationError(f"{field}[{i}]={short_repr(v)}: expected a number")
     return value
 
 
@@ -148,6 +148,7 @@ def _refuse_constant(field: str):
     return refuse
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def short_repr(value: Any, limit: int = 80) -> str:
+    """A value as it appears in an error message: its repr, cut to ``limit`` characters."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

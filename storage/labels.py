@@ -18,17 +18,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ValidationError
-from .jsonfields import check_text
+from .jsonfields import check_text, short_repr
 
 MAX_LABELS = 32
 MAX_NAME_CHARS = 100
 MAX_TEXT_CHARS = 200
 MAX_EXACT_INTEGER = 2**53  # beyond it a JSON number is not exact in DuckDB or PostgreSQL
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_text(field: str, text: str, where: str, tail: str) -> None:
@@ -44,9 +39,9 @@ def validate_experiment(value: Any, where: str = "study") -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{where}: experiment={_short(value)}: expected non-empty text; nothing was written")
+        raise ValidationError(f"{where}: experiment={short_repr(value, 60)}: expected non-empty text; nothing was written")
     if len(value) > MAX_TEXT_CHARS:
-        raise ValidationError(f"{where}: experiment={_short(value)}: at most {MAX_TEXT_CHARS} characters; "
+        raise ValidationError(f"{where}: experiment={short_repr(value, 60)}: at most {MAX_TEXT_CHARS} characters; "
                               "nothing was written")
     _check_text("experiment", value, where, "; nothing was written")
     return value
@@ -62,16 +57,16 @@ def validate_labels(value: Any, where: str = "study", tail: str = "; nothing was
         try:
             value = json.loads(value)
         except ValueError as error:
-            raise ValidationError(f"{where}: labels={_short(value)}: not valid JSON ({error}){tail}") from None
+            raise ValidationError(f"{where}: labels={short_repr(value, 60)}: not valid JSON ({error}){tail}") from None
     if not isinstance(value, Mapping):
-        raise ValidationError(f"{where}: labels={_short(value)}: expected an object of name: value, "
+        raise ValidationError(f"{where}: labels={short_repr(value, 60)}: expected an object of name: value, "
                               f'e.g. {{"algorithm": "NSGA-II", "seed": 3}}{tail}')
     if len(value) > MAX_LABELS:
         raise ValidationError(f"{where}: labels has {len(value)} labels; at most {MAX_LABELS}{tail}")
     labels = {}
     for name, label in value.items():
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
-            raise ValidationError(f"{where}: labels name {_short(name)}: expected non-empty text of at most "
+            raise ValidationError(f"{where}: labels name {short_repr(name, 60)}: expected non-empty text of at most "
                                   f"{MAX_NAME_CHARS} characters{tail}")
         _check_text(f"labels name {name!r}", name, where, tail)
         labels[name] = _label_value(name, label, where, tail)
@@ -79,7 +74,7 @@ def validate_labels(value: Any, where: str = "study", tail: str = "; nothing was
 
 
 def _label_value(name: str, value: Any, where: str, tail: str) -> str | int | float:
-    field = f"{where}: labels[{name!r}]={_short(value)}"
+    field = f"{where}: labels[{name!r}]={short_repr(value, 60)}"
     if isinstance(value, str):
         if not value or len(value) > MAX_TEXT_CHARS:
             raise ValidationError(f"{field}: a text label holds 1 to {MAX_TEXT_CHARS} characters{tail}")

@@ -21,7 +21,7 @@ import pydantic
 from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from .errors import ValidationError
-from .jsonfields import encode_json
+from .jsonfields import encode_json, short_repr
 from .schema import EVALUATION_KINDS, OPTIMIZER_TYPES, RUN_STATUSES
 
 MAX_NAME_LENGTH = 1_000
@@ -244,8 +244,8 @@ def _check_config(optimizer_type: str, config: dict | None) -> None:
             known = list(shape.model_fields)
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-            raise ValueError(f"config.{key}={_short(value)}: unknown key for {optimizer_type} ({hint})") from None
-        raise ValueError(f"config.{key}={_short(value)}: {first['msg']} ({optimizer_type} config)") from None
+            raise ValueError(f"config.{key}={short_repr(value)}: unknown key for {optimizer_type} ({hint})") from None
+        raise ValueError(f"config.{key}={short_repr(value)}: {first['msg']} ({optimizer_type} config)") from None
 
 
 # --------------------------------------------------------------------------- iterations, samples
@@ -356,15 +356,15 @@ def describe(exc: pydantic.ValidationError, shape: type[BaseModel], what: str) -
         known = list(shape.model_fields)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else f" (known fields: {', '.join(known)})"
-        detail = f"{field}={_short(value)}: unknown field{hint}"
+        detail = f"{field}={short_repr(value)}: unknown field{hint}"
     elif kind == "string_pattern_mismatch" and "\x00" in str(value):
-        detail = f"{field}={_short(value)}: text contains a NUL character"
+        detail = f"{field}={short_repr(value)}: text contains a NUL character"
     elif kind == "value_error" and not loc:
         detail = message  # a whole-record rule; the message names its fields and values
     elif kind == "value_error" and message.startswith("config."):
         detail = message
     else:
-        detail = f"{field}={_short(value)}: {message}"
+        detail = f"{field}={short_repr(value)}: {message}"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"{what}: {detail}{more}; nothing was written"
 
@@ -372,6 +372,3 @@ def describe(exc: pydantic.ValidationError, shape: type[BaseModel], what: str) -
 _NOISE = {"function-after", "function-before", "constrained-str", "list", "dict", "int", "float", "str", "bool", "none"}
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

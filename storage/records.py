@@ -24,7 +24,7 @@ from pydantic import AllowInfNan, ConfigDict, Field, StringConstraints, TypeAdap
 from typing_extensions import NotRequired, TypedDict
 
 from .errors import ValidationError
-from .jsonfields import parse_number_list
+from .jsonfields import parse_number_list, short_repr
 from .schema import DECISION_METHODS, SIMULATION_STATUSES, STUDY_STATUSES, STUDY_TYPES
 from .timestamps import format_timestamp, parse_timestamp
 
@@ -213,7 +213,7 @@ def validate_intermediate_values(values: Any) -> list[tuple[int, float]]:
     except pydantic.ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = "".join(f"[{part}]" for part in first["loc"] if isinstance(part, int))
-        raise ValidationError(f"intermediate_values{where}={_short(first.get('input'))}: {first['msg']}; "
+        raise ValidationError(f"intermediate_values{where}={short_repr(first.get('input'))}: {first['msg']}; "
                               "nothing was written") from None
 
 
@@ -317,13 +317,13 @@ def describe_errors(errors: list[dict], shape: type, what: str, batch: bool = Fa
         known = list(getattr(shape, "__annotations__", {}))
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else f" (known fields: {', '.join(known)})"
-        detail = f"{field}={_short(value)}: unknown field{hint}"
+        detail = f"{field}={short_repr(value)}: unknown field{hint}"
     elif kind == "string_unicode":
-        detail = f"{field}={_short(value)}: text is not valid Unicode (lone surrogate)"
+        detail = f"{field}={short_repr(value)}: text is not valid Unicode (lone surrogate)"
     elif kind == "string_pattern_mismatch":
-        detail = f"{field}={_short(value)}: text contains a NUL character"
+        detail = f"{field}={short_repr(value)}: text contains a NUL character"
     else:
-        detail = f"{field}={_short(value)}: {first['msg']}"
+        detail = f"{field}={short_repr(value)}: {first['msg']}"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"{prefix}: {detail}{more}; nothing was written"
 
@@ -340,11 +340,6 @@ def _loc_text(loc: list) -> str:
     return text or "record"
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def normalize_timestamp(field: str, value: Any) -> str | None:
     """A datetime or ISO 8601 text -> the store's UTC timestamp text."""
     if value is None:
@@ -355,8 +350,8 @@ def normalize_timestamp(field: str, value: Any) -> str | None:
         try:
             return format_timestamp(parse_timestamp(value))
         except ValueError:
-            raise ValidationError(f"{field}={_short(value)}: not an ISO 8601 timestamp") from None
-    raise ValidationError(f"{field}={_short(value)}: expected a datetime or ISO 8601 text")
+            raise ValidationError(f"{field}={short_repr(value)}: not an ISO 8601 timestamp") from None
+    raise ValidationError(f"{field}={short_repr(value)}: expected a datetime or ISO 8601 text")
 
 
 def check_fitness(where: str, fitness: float | None, objectives: list[float] | None) -> float:
