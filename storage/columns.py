@@ -17,6 +17,7 @@ a value, refused where the record path refuses it. An integer field with gaps is
 from __future__ import annotations
 
 import difflib
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import pydantic
 from pydantic import ConfigDict, TypeAdapter
 
 from .errors import ValidationError
+from .jsonfields import short_repr
 from .records import LIST_FIELDS, StudyRunRecord, coerce_list, describe_errors
 
 WHAT = "study_runs"
@@ -101,7 +103,7 @@ class RunColumns:
             columns = [self.named[name] for name in names]
             if target == "parameter_vector":
                 for name, column in zip(names, columns):
-                    bad = next((i for i, v in enumerate(column) if v is None or v - v != 0), None)
+                    bad = next((i for i, v in enumerate(column) if not math.isfinite(v)), None)
                     if bad is not None:
                         raise ValidationError(f"{self.where(bad)}: {name}={column[bad]!r}: Input should be a finite "
                                               "number (a parameter value); nothing was written")
@@ -198,7 +200,7 @@ def _length(name: str, column: Any) -> int:
         return len(column)
     except TypeError:  # a scalar, or a 0-d array
         raise ValidationError(
-            f"{WHAT}: column {name}={_short(column)}: a column is a list or array of values, one per run "
+            f"{WHAT}: column {name}={short_repr(column)}: a column is a list or array of values, one per run "
             "(to log one run, use log_study_run); nothing was written") from None
 
 
@@ -291,6 +293,3 @@ def _check_finite(floats: Any) -> None:
         raise ValidationError(describe_errors([error], StudyRunRecord, WHAT, batch=True))
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
