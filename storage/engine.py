@@ -8,6 +8,7 @@ interleave with another process; on PostgreSQL the writer locks the study rows i
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sqlite3
 import time
@@ -24,6 +25,23 @@ from .errors import HiveError, StorageUnavailableError
 
 DEFAULT_PATH_ENV = "HIVE_DB_URL"
 SQLITE_BUSY_TIMEOUT_S = 60.0
+# Studies and prompt runs belong to a project; callers that name none work in this one.
+DEFAULT_PROJECT = "default"
+# Safe as a libpq ``-c`` option value and in a URL path: no spaces, quotes or backslashes.
+PROJECT_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,200}$"
+
+
+def check_project_id(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(PROJECT_ID_PATTERN, value):
+        from .errors import ValidationError
+
+        raise ValidationError(f"project_id={value!r}: 1-200 letters, digits and _ . : @ - only")
+    return value
+
+
+def connection_project(conn: Connection) -> str:
+    """The project a connection of ``create_engine(url, project_id=...)`` works in."""
+    return conn.info.get("hive_project_id", DEFAULT_PROJECT)
 
 
 def default_database_path() -> Path:
@@ -98,16 +116,28 @@ def is_sqlite(engine_or_url: Engine | sa.URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def create_engine(url: sa.URL) -> Engine:
+def create_engine(url: sa.URL, project_id: str = DEFAULT_PROJECT, application_name: str = "hive") -> Engine:
+    """The store's engine. Every connection works in ``project_id``: on PostgreSQL it carries
+    ``app.project_id`` (row-level security keys on it), on both backends ``connection_project``
+    tells the writer which project new rows belong to and which studies it may touch."""
+    check_project_id(project_id)
     if url.get_backend_name() == "sqlite":
-        return _create_sqlite_engine(url)
-    return sa.create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
-        connect_args={"connect_timeout": 10, "application_name": "hive"},
-    )
+        engine = _create_sqlite_engine(url)
+    else:
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"connect_timeout": 10, "application_name": application_name,
+                          "options": f"-c app.project_id={project_id}"},
+        )
+
+    @event.listens_for(engine, "connect")
+    def _remember_project(_dbapi_connection, record):
+        record.info["hive_project_id"] = project_id
+
+    return engine
 
 
 def _create_sqlite_engine(url: sa.URL) -> Engine:

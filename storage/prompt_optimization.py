@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -41,13 +40,11 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
 from . import migrate
-from .engine import create_engine as create_store_engine
-from .engine import display_url, resolve_url, transaction
+from .engine import check_project_id, create_engine, display_url, resolve_url, transaction
 from .errors import DuplicateError, HiveError, NotFoundError, ValidationError
 from .prompt_records import (
     CURSOR_PATTERN,
     FINISHED_STATUSES,
-    PROJECT_ID_PATTERN,
     IterationRecord,
     ProgressUpdate,
     RunCreate,
@@ -131,13 +128,12 @@ class PromptOptimizationStore:
 
     def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str,
                  project_name: str | None = None):
-        if not isinstance(project_id, str) or not re.fullmatch(PROJECT_ID_PATTERN, project_id):
-            raise ValidationError(f"project_id={project_id!r}: 1-200 letters, digits and _ . : @ - only")
-        self.project_id = project_id
+        self.project_id = check_project_id(project_id)
         self.project_name = project_name or project_id
         self.url = resolve_url(url_or_path)
         self.backend = self.url.get_backend_name()
-        self.engine: Engine = self._create_engine()
+        # Every pooled connection carries the project (row-level security keys on it on PostgreSQL).
+        self.engine: Engine = create_engine(self.url, project_id, application_name="hive-prompt")
         self._reader = None
         self._project_known = False
         try:
@@ -145,22 +141,6 @@ class PromptOptimizationStore:
         except BaseException:
             self.engine.dispose()
             raise
-
-    def _create_engine(self) -> Engine:
-        if self.backend == "sqlite":
-            return create_store_engine(self.url)
-        return sa.create_engine(
-            self.url,
-            pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=10,
-            connect_args={
-                "connect_timeout": 10,
-                "application_name": "hive-prompt",
-                # Row-level security keys on this setting: every pooled connection carries it.
-                "options": f"-c app.project_id={self.project_id}",
-            },
-        )
 
     def __repr__(self) -> str:
         return f"PromptOptimizationStore({display_url(self.url)!r}, project_id={self.project_id!r})"

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, Union
 import pydantic
 from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from .engine import PROJECT_ID_PATTERN
 from .errors import ValidationError
 from .jsonfields import encode_json, short_repr
 from .schema import EVALUATION_KINDS, OPTIMIZER_TYPES, RUN_STATUSES
@@ -31,7 +32,6 @@ MAX_PAGE = 1_000
 
 _NO_NUL = r"^[^\x00]*$"
 # Project ids travel in a libpq ``options`` string (``-c app.project_id=...``): a safe alphabet.
-PROJECT_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,200}$"
 RUN_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,200}$"
 
 ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_ID_PATTERN)]

@@ -65,8 +65,19 @@ def normalize_study_type(value: str | None) -> str | None:
 # ----------------------------------------------------------------------------------------- studies
 
 
-def _study_filters(study_type, status, text, created_from, created_to, experiment=None, labels=None) -> tuple[str, dict]:
-    clauses, params = [], {}
+def _in_project(reader: Reader, alias: str = "") -> tuple[str, dict]:
+    """The clause that keeps a reader of one project to its studies (``"1 = 1"`` for a reader of the
+    whole file). On PostgreSQL row-level security says the same; the clause also lets the
+    (project_id, created_at) index serve study lists."""
+    if reader.project_id is None:
+        return "1 = 1", {}
+    return f"{alias}project_id = :project", {"project": reader.project_id}
+
+
+def _study_filters(reader, study_type, status, text, created_from, created_to, experiment=None,
+                   labels=None) -> tuple[str, dict]:
+    project, params = _in_project(reader)
+    clauses = [project] if params else []
     if experiment is not None:
         clauses.append("experiment = :experiment")
         params["experiment"] = experiment
@@ -122,7 +133,7 @@ def list_studies(
     list); ``text`` matches id, name or description, case-insensitively in any script; ``experiment``
     one experiment; ``labels`` studies carrying every label given (``{"algorithm": "NSGA-II"}``;
     ``80`` and ``80.0`` are one value)."""
-    where, params = _study_filters(study_type, status, text, created_from, created_to, experiment, labels)
+    where, params = _study_filters(reader, study_type, status, text, created_from, created_to, experiment, labels)
     sql = f"SELECT {_STUDY_COLUMNS} FROM studies {where} ORDER BY created_at DESC, study_id"
     if limit is not None:
         sql += " LIMIT :limit OFFSET :offset"
@@ -132,7 +143,7 @@ def list_studies(
 
 def count_studies(reader: Reader, study_type=None, status=None, text=None, created_from=None, created_to=None, *,
                   experiment=None, labels=None) -> int:
-    where, params = _study_filters(study_type, status, text, created_from, created_to, experiment, labels)
+    where, params = _study_filters(reader, study_type, status, text, created_from, created_to, experiment, labels)
     return int(reader.fetch_rows(f"SELECT COUNT(*) AS n FROM studies {where}", params)[0]["n"])
 
 
@@ -141,6 +152,7 @@ def study_choices(reader: Reader) -> pd.DataFrame:
     and directions, run count, and what the study has to show: ``has_progress`` (convergence rows,
     or runs with generation numbers) and ``has_analyses`` (uncertainty or sensitivity results). The
     two flags are index probes per study (indexes lead with study_id), not scans."""
+    project, params = _in_project(reader, "s.")
     return _studies(
         reader,
         "SELECT s.study_id, s.study_name, s.study_type, s.status, s.optimization_objective, s.objective_directions, "
@@ -151,8 +163,8 @@ def study_choices(reader: Reader) -> pd.DataFrame:
         "CASE WHEN EXISTS (SELECT 1 FROM sensitivity_analysis a WHERE a.study_id = s.study_id) "
         "  OR EXISTS (SELECT 1 FROM uncertainty_analysis u WHERE u.study_id = s.study_id) "
         "  THEN 1 ELSE 0 END AS has_analyses "
-        "FROM studies s ORDER BY s.updated_at DESC, s.created_at DESC, s.study_id",
-        {},
+        f"FROM studies s WHERE {project} ORDER BY s.updated_at DESC, s.created_at DESC, s.study_id",
+        params,
     )
 
 
@@ -166,17 +178,22 @@ def list_projects(reader: Reader) -> pd.DataFrame:
 
 
 def get_study(reader: Reader, study_id: str) -> dict:
-    frame = _studies(reader, f"SELECT {_STUDY_COLUMNS} FROM studies WHERE study_id = :s", {"s": study_id})
+    project, params = _in_project(reader)
+    frame = _studies(reader, f"SELECT {_STUDY_COLUMNS} FROM studies WHERE study_id = :s AND {project}",
+                     {"s": study_id, **params})
     if frame.empty:
         raise UnknownStudyError(study_id)
     return frame.to_dict("records")[0]
 
 
 def study_state(reader: Reader, study_id: str) -> StudyState:
+    """The study's state; a study of another project than the reader's is unknown (every per-study
+    query starts here)."""
+    project, params = _in_project(reader)
     rows = reader.fetch_rows(
         "SELECT study_id, study_type, status, objective_directions, parameter_names, reference_point, "
-        "run_count, best_fitness, best_solution_id, created_at FROM studies WHERE study_id = :s",
-        {"s": study_id},
+        f"run_count, best_fitness, best_solution_id, created_at FROM studies WHERE study_id = :s AND {project}",
+        {"s": study_id, **params},
     )
     if not rows:
         raise UnknownStudyError(study_id)
@@ -197,14 +214,15 @@ def compare_studies(reader: Reader, study_ids: Iterable[str]) -> pd.DataFrame:
     if not ids:
         raise ValidationError("study_ids: give at least one study")
     names = {f"id{i}": study_id for i, study_id in enumerate(ids)}
+    project, in_project = _in_project(reader, "s.")
     sql = (
         "SELECT s.study_id, s.study_type, s.best_fitness, s.run_count, s.execution_time_seconds, s.status, "
         "s.objective_directions, s.parameter_names, s.reference_point, s.created_at, s.best_solution_id, "
         f"(SELECT AVG(r.fitness) FROM study_runs r WHERE {_FINITE_SUCCESS}) AS avg_fitness, "
         "(SELECT COUNT(*) FROM study_runs r WHERE r.study_id = s.study_id AND r.is_pareto_optimal) AS flagged "
-        f"FROM studies s WHERE s.study_id IN ({', '.join(':' + n for n in names)})"
+        f"FROM studies s WHERE s.study_id IN ({', '.join(':' + n for n in names)}) AND {project}"
     )
-    params = {**names, "inf": math.inf, "ninf": -math.inf}
+    params = {**names, **in_project, "inf": math.inf, "ninf": -math.inf}
     try:
         found = {row["study_id"]: row for row in reader.fetch_rows(sql, params)}
     except HiveError as error:
@@ -620,14 +638,16 @@ def best_run_of_generation(reader: Reader, study_id: str, generation: int) -> st
 def list_experiments(reader: Reader) -> pd.DataFrame:
     """Every experiment, the most recently updated first: how many studies and runs it has, and its
     labels (``{name: how many distinct values}``, e.g. ``{"algorithm": 2, "seed": 5}``)."""
+    project, params = _in_project(reader, "s.")
     frame = reader.fetch(
         "SELECT experiment, COUNT(*) AS studies, SUM(run_count) AS runs, MAX(updated_at) AS updated_at "
-        "FROM studies WHERE experiment IS NOT NULL GROUP BY experiment ORDER BY MAX(updated_at) DESC, experiment")
+        f"FROM studies s WHERE experiment IS NOT NULL AND {project} "
+        "GROUP BY experiment ORDER BY MAX(updated_at) DESC, experiment", params)
     counts: dict[str, dict[str, int]] = {}
     for row in reader.fetch_rows(
             "SELECT s.experiment, l.name, COUNT(DISTINCT l.value) AS n FROM study_labels l "
-            "JOIN studies s ON s.study_id = l.study_id WHERE s.experiment IS NOT NULL "
-            "GROUP BY s.experiment, l.name ORDER BY s.experiment, l.name"):
+            f"JOIN studies s ON s.study_id = l.study_id WHERE s.experiment IS NOT NULL AND {project} "
+            "GROUP BY s.experiment, l.name ORDER BY s.experiment, l.name", params):
         counts.setdefault(row["experiment"], {})[row["name"]] = int(row["n"])
     frame["labels"] = [counts.get(e, {}) for e in frame["experiment"]]
     return frame
@@ -637,8 +657,9 @@ def experiment_studies(reader: Reader, experiment: str) -> pd.DataFrame:
     """The studies of one experiment (by id), with ``labels`` as the values filters and groups compare
     (``80.0`` read as ``80``; see ``storage.labels``). Refuses an experiment no study has, naming those
     the database holds."""
-    frame = _studies(reader, f"SELECT {_STUDY_COLUMNS} FROM studies WHERE experiment = :e ORDER BY study_id",
-                     {"e": experiment})
+    project, params = _in_project(reader)
+    frame = _studies(reader, f"SELECT {_STUDY_COLUMNS} FROM studies WHERE experiment = :e AND {project} "
+                     "ORDER BY study_id", {"e": experiment, **params})
     if frame.empty:
         from .errors import NotFoundError
 
@@ -648,7 +669,7 @@ def experiment_studies(reader: Reader, experiment: str) -> pd.DataFrame:
     labels: dict[str, dict] = {}
     for row in reader.fetch_rows(
             "SELECT l.study_id, l.name, l.value FROM study_labels l JOIN studies s ON s.study_id = l.study_id "
-            "WHERE s.experiment = :e", {"e": experiment}):
+            f"WHERE s.experiment = :e AND {_in_project(reader, 's.')[0]}", {"e": experiment, **params}):
         labels.setdefault(row["study_id"], {})[row["name"]] = value_of(row["value"])
     frame["labels"] = [labels.get(sid, {}) for sid in frame["study_id"]]
     return frame

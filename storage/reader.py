@@ -23,7 +23,6 @@ Nothing is cached across calls: each query sees what other processes committed b
 from __future__ import annotations
 
 import os
-import re
 import time
 from typing import Any, Mapping, Sequence
 
@@ -33,7 +32,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
 from .duck import DuckSession
-from .engine import display_url, resolve_url, translate_error
+from .engine import check_project_id, display_url, resolve_url, translate_error
 from .errors import HiveError, StorageUnavailableError, ValidationError
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -49,7 +48,7 @@ class Reader:
         self.timeout_s = timeout_s
         self.backend = self.url.get_backend_name()
         if project_id is not None:
-            _pg_option_value(project_id)  # refuse an unusable project id before any connection carries it
+            check_project_id(project_id)  # refuse an unusable project id before any connection carries it
         # ``engine`` only for an in-memory SQLite database, which exists in one connection alone.
         self.engine = engine if engine is not None else self._read_only_engine()
         self._owns_engine = engine is None
@@ -114,7 +113,7 @@ class Reader:
         options = "-c default_transaction_read_only=on"
         options += f" -c statement_timeout={int(self.timeout_s * 1000)}"
         if self.project_id is not None:
-            options += f" -c app.project_id={_pg_option_value(self.project_id)}"
+            options += f" -c app.project_id={check_project_id(self.project_id)}"
         # Every read runs in a transaction that is rolled back, so nothing a query sets (even
         # set_config) outlives it on the pooled connection. No pre-ping round trip: a connection the
         # server dropped is retried once in _execute.
@@ -220,13 +219,6 @@ def _called_functions(statement: str) -> list[str]:
         elif isinstance(node, list):
             stack.extend(node)
     return names
-
-
-def _pg_option_value(value: str) -> str:
-    # A -c option value: backslash-escape spaces and backslashes (libpq options syntax).
-    if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,200}", value):
-        raise ValidationError(f"project_id={value!r}: letters, digits and _ . : @ - only")
-    return value
 
 
 def _unicode_lower(value):

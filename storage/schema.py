@@ -91,6 +91,9 @@ studies = sa.Table(
     # Studies of one problem (algorithms x seeds) share an experiment; labels say which is which.
     sa.Column("experiment", sa.Text),
     sa.Column("labels", sa.Text),
+    # The project that owns the study (migration 0011): on PostgreSQL row-level security shows a
+    # connection only its project's studies and everything keyed by them.
+    sa.Column("project_id", sa.Text, sa.ForeignKey("projects.id"), nullable=False, server_default="default"),
     sa.CheckConstraint(_in("study_type", STUDY_TYPES), name="study_type"),
     sa.CheckConstraint(_in("status", STUDY_STATUSES), name="status"),
     sa.CheckConstraint("progress_percent >= 0 AND progress_percent <= 100", name="progress_percent"),
@@ -99,6 +102,7 @@ studies = sa.Table(
     sa.Index("idx_studies_best_fitness", "best_fitness"),
     sa.Index("idx_studies_created_at", "created_at"),
     sa.Index("idx_studies_experiment", "experiment"),
+    sa.Index("idx_studies_project_created", "project_id", "created_at", "study_id"),
 )
 
 # One row per (study, label): the value as JSON text, for filtering and grouping on any label.
@@ -136,8 +140,10 @@ simulation_runs = sa.Table(
         sa.ForeignKey("study_runs.run_id", ondelete="SET NULL", use_alter=True),
     ),
     sa.Column("study_id", sa.Text, sa.ForeignKey("studies.study_id", ondelete="SET NULL")),
+    sa.Column("project_id", sa.Text, sa.ForeignKey("projects.id"), nullable=False, server_default="default"),
     sa.Index("idx_simulation_runs_study_run_id", "study_run_id"),
     sa.Index("idx_simulation_runs_study_id", "study_id"),
+    sa.Index("idx_simulation_runs_project_id", "project_id"),
 )
 
 study_runs = sa.Table(

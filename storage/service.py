@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 # derive, monte_carlo, queries and the Reader (numpy, pandas, SciPy, SALib, moocore, DuckDB) are
 # imported in the methods that use them: logging runs needs none of them, and `import storage` stays fast.
 from . import columns, migrate, writer
-from .engine import create_engine, display_url, resolve_url, transaction
+from .engine import DEFAULT_PROJECT, check_project_id, create_engine, display_url, resolve_url, transaction
 from .errors import ValidationError
 from .jsonfields import encode_finite_vector, encode_json
 from .records import (
@@ -51,11 +51,16 @@ class DatabaseMetadataService:
     ``":memory:"``, or None for ``$HIVE_DB_URL`` / the default file ``~/.hive/hive.db``.
     An empty database is given the schema on first open; an out-of-date one raises
     ``SchemaBehindError`` naming the ``hive-cli db upgrade`` command.
+
+    ``project_id``: the project this service works in (default ``default``). Studies it creates
+    belong to it; a study of another project answers as if it did not exist. On PostgreSQL every
+    connection carries the project, so row-level security confines even hand-written SQL.
     """
 
-    def __init__(self, url_or_path: str | os.PathLike | None = None):
+    def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str = DEFAULT_PROJECT):
         self.url = resolve_url(url_or_path)
-        self.engine: Engine = create_engine(self.url)
+        self.project_id = check_project_id(project_id)
+        self.engine: Engine = create_engine(self.url, project_id)
         self._reader: Reader | None = None
         try:
             self.created_schema = migrate.ensure_current(self.engine)
@@ -64,7 +69,8 @@ class DatabaseMetadataService:
             raise
 
     def __repr__(self) -> str:
-        return f"DatabaseMetadataService({display_url(self.url)!r})"
+        project = "" if self.project_id == DEFAULT_PROJECT else f", project_id={self.project_id!r}"
+        return f"DatabaseMetadataService({display_url(self.url)!r}{project})"
 
     def close(self) -> None:
         if self._reader is not None:
@@ -78,7 +84,7 @@ class DatabaseMetadataService:
             from .reader import Reader
 
             in_memory = not self.url.database or self.url.database == ":memory:"
-            self._reader = Reader(self.url, engine=self.engine if in_memory else None)
+            self._reader = Reader(self.url, project_id=self.project_id, engine=self.engine if in_memory else None)
         return self._reader
 
     def __enter__(self) -> DatabaseMetadataService:

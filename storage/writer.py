@@ -18,11 +18,13 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy import exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from . import schema as t
 from .columns import NO_PARAMETERS, RunColumns
 from .designs import design_key, design_keys, own_names_or_none
+from .engine import connection_project
 from .errors import DuplicateError, UnknownStudyError, UnknownStudyWarning, ValidationError
 from .jsonfields import check_text, encode_finite_vector, encode_json, encode_objectives
 from .labels import labels_text, validate_experiment, validate_labels, value_text
@@ -70,14 +72,14 @@ _STUDY_STATE_COLUMNS = (
 
 def lock_studies(conn: Connection, study_ids: Iterable[str], field: str = "study_id") -> dict[str, StudyState]:
     """Read the studies a write touches, locking their rows on PostgreSQL (in a fixed order, so
-    concurrent writers cannot deadlock). On SQLite the transaction already holds the write lock."""
+    concurrent writers cannot deadlock). On SQLite the transaction already holds the write lock.
+    Every write passes here: a study of another project is unknown to it."""
     ids = sorted(set(study_ids))
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     rows = conn.execute(
-        sa.text(f"SELECT {_STUDY_STATE_COLUMNS} FROM studies WHERE study_id IN :ids ORDER BY study_id{lock}").bindparams(
-            sa.bindparam("ids", expanding=True)
-        ),
-        {"ids": ids},
+        sa.text(f"SELECT {_STUDY_STATE_COLUMNS} FROM studies WHERE study_id IN :ids AND project_id = :project "
+                f"ORDER BY study_id{lock}").bindparams(sa.bindparam("ids", expanding=True)),
+        {"ids": ids, "project": connection_project(conn)},
     ).all()
     found = {row.study_id: _study_state(row) for row in rows}
     for study_id in ids:
@@ -107,6 +109,13 @@ def _study_state(row: Any) -> StudyState:
 
 
 # ---------------------------------------------------------------------------------------- studies
+
+
+def ensure_project(conn: Connection) -> str:
+    """The connection's project, created (named as its id) if this is its first row."""
+    project = connection_project(conn)
+    conn.execute(sa.text("INSERT INTO projects (id, name) VALUES (:p, :p) ON CONFLICT (id) DO NOTHING"), {"p": project})
+    return project
 
 
 def insert_study(conn: Connection, record: dict) -> str:
@@ -159,9 +168,14 @@ def insert_study(conn: Connection, record: dict) -> str:
         "created_at": created,
         "updated_at": now,
     }
-    if conn.execute(sa.select(t.studies.c.study_id).where(t.studies.c.study_id == study_id)).first():
+    project = ensure_project(conn)
+    # Study ids are unique across projects; on PostgreSQL another project's study is invisible, so the
+    # conflict is caught by the insert itself rather than by a look-up first.
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(t.studies)
+    inserted = conn.execute(insert.values(**values, project_id=project)
+                            .on_conflict_do_nothing(index_elements=["study_id"]).returning(t.studies.c.study_id)).first()
+    if inserted is None:
         raise DuplicateError(f"study: study_id={study_id!r} already exists")
-    conn.execute(t.studies.insert().values(**values))
     if labels:
         conn.execute(t.study_labels.insert(), [{"study_id": study_id, "name": name, "value": value_text(value)}
                                                for name, value in labels.items()])
@@ -202,21 +216,24 @@ _OPTIONAL_ENCODERS = {
 }
 
 
-def bulk_insert(conn: Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
-    """Many rows in one statement execution: executemany on SQLite, COPY on PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except conn.dialect.loaded_dbapi.Error as error:  # -> SQLAlchemy's types, like every other statement
-            raise exc.DBAPIError.instance(f"COPY {table}", None, error, conn.dialect.loaded_dbapi.Error) from error
-        finally:
-            cursor.close()
+# Rows per INSERT ... SELECT FROM unnest on PostgreSQL: big enough to amortise the statement,
+# small enough that one statement's arrays stay a few megabytes.
+PG_CHUNK_ROWS = 20_000
+
+
+def bulk_insert(conn: Connection, table: str, names: list[str], columns: list[list]) -> None:
+    """Many rows given as columns (one list per name). SQLite: one executemany. PostgreSQL: INSERT
+    ... SELECT FROM unnest(one array per column), one statement per chunk; COPY FROM is refused on
+    tables with row-level security, which every study table has."""
+    if conn.dialect.name != "postgresql":
+        marks = ", ".join("?" * len(names))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(zip(*columns)))
         return
-    marks = ", ".join("?" * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    types = t.metadata.tables[table].c
+    arrays = ", ".join(f"CAST(:c{i} AS {types[name].type.compile(dialect=conn.dialect)}[])" for i, name in enumerate(names))
+    statement = sa.text(f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({arrays})")
+    for start in range(0, len(columns[0]) if columns else 0, PG_CHUNK_ROWS):
+        conn.execute(statement, {f"c{i}": column[start:start + PG_CHUNK_ROWS] for i, column in enumerate(columns)})
 
 
 def insert_study_runs(conn: Connection, runs: RunColumns) -> list[str]:
@@ -294,7 +311,7 @@ def insert_study_runs(conn: Connection, runs: RunColumns) -> list[str]:
         columns.append(values if encode is None else [None if v is None else encode(v) for v in values])
         names.append(column)
     try:
-        bulk_insert(conn, "study_runs", names, list(zip(*columns)))
+        bulk_insert(conn, "study_runs", names, columns)
     except exc.IntegrityError as error:
         raise _duplicate_from(error) from None
 
@@ -573,7 +590,8 @@ def insert_intermediate_values(conn: Connection, study_id: str, rows: list[tuple
                              "nothing was written")
     try:
         bulk_insert(conn, "intermediate_values", ["run_id", "study_id", "step", "value"],
-                    [(run_id, study_id, step, None if value != value else value) for run_id, step, value in rows])
+                    [[run_id for run_id, _, _ in rows], [study_id] * len(rows), [step for _, step, _ in rows],
+                     [None if value != value else value for _, _, value in rows]])
     except exc.IntegrityError as error:
         raise DuplicateError(f"intermediate_values: a step was already reported ({str(error.orig).strip()}); "
                              "nothing was written") from None
@@ -598,8 +616,6 @@ def insert_simulation_run(conn: Connection, record: dict) -> str:
     run_id = record.get("run_id") or uuid.uuid4().hex
     study_id = record.get("study_id")
     study_run_id = record.get("study_run_id")
-    if study_id is not None:
-        lock_studies(conn, [study_id])
     if study_run_id is not None:
         owner = conn.execute(
             sa.select(t.study_runs.c.study_id).where(t.study_runs.c.run_id == study_run_id)
@@ -608,6 +624,8 @@ def insert_simulation_run(conn: Connection, record: dict) -> str:
             raise ValidationError(f"simulation_run: study_run_id={study_run_id!r}: no such study run; nothing was written")
         if study_id is None:
             study_id = owner
+    if study_id is not None:
+        lock_studies(conn, [study_id])  # a study (or a run's study) of another project is unknown here
     if conn.execute(sa.select(t.simulation_runs.c.run_id).where(t.simulation_runs.c.run_id == run_id)).first():
         raise DuplicateError(f"simulation_run: run_id={run_id!r} already exists; nothing was written")
     values = {
@@ -621,6 +639,7 @@ def insert_simulation_run(conn: Connection, record: dict) -> str:
         "metadata_json": encode_json("metadata_json", record.get("metadata_json")),
         "study_id": study_id,
         "study_run_id": study_run_id,
+        "project_id": ensure_project(conn),
         "created_at": normalize_timestamp("created_at", record.get("created_at")) or now_text(),
     }
     for field in ("run_name", "system_config_path", "status", "results_path"):

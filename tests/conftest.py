@@ -206,9 +206,21 @@ def service(db_url):
     svc.close()
 
 
-def query(url: str, sql: str, **params) -> list[dict]:
-    """Read back with plain SQL, independent of the code under test."""
-    engine = sa.create_engine(url)
+def plain_engine(url: str, project: str | None = "default") -> sa.Engine:
+    """A connection that is not the store's: SQLite with foreign keys on (as the store's are);
+    PostgreSQL carrying ``app.project_id`` as the store's connections do (the tables FORCE row-level
+    security, even on their owner: a connection without a project sees no rows)."""
+    if str(url).startswith("sqlite"):
+        engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA foreign_keys = ON"))
+        return engine
+    options = {"options": f"-c app.project_id={project}"} if project else {}
+    return sa.create_engine(url, connect_args=options)
+
+
+def query(url: str, sql: str, project: str | None = "default", **params) -> list[dict]:
+    """Read back with plain SQL, independent of the code under test (in ``project`` on PostgreSQL)."""
+    engine = plain_engine(url, project)
     try:
         with engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from conftest import as_role, create_pg_database, drop_pg_database  # tests/conftest.py
+import conftest  # tests/conftest.py
+from conftest import as_role, create_pg_database, drop_pg_database
 from storage.prompt_optimization import PromptOptimizationStore
 
 
@@ -24,14 +25,8 @@ def store_b(db_url):
 
 
 def plain_engine(url: str, project_id: str | None = "A") -> sa.engine.Engine:
-    """A connection that is not the store's: SQLite with foreign keys on (as the store's are);
-    PostgreSQL carrying the project (the tables FORCE row-level security, even on their owner)."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url)
-        sa.event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA foreign_keys = ON"))
-        return engine
-    options = {"options": f"-c app.project_id={project_id}"} if project_id else {}
-    return sa.create_engine(url, connect_args=options)
+    """conftest's plain engine, in project A by default."""
+    return conftest.plain_engine(url, project_id)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import plain_engine
 
 from storage import DatabaseMetadataService, SchemaBehindError, SchemaError
 from storage import migrate
@@ -100,7 +101,7 @@ def test_legacy_upgrade_keeps_every_value_and_is_idempotent(legacy_file):
 @pytest.mark.postgres
 def test_legacy_layout_on_postgresql_upgrades_too(empty_pg_url):
     url = empty_pg_url
-    engine = sa.create_engine(url)
+    engine = plain_engine(url)
     spec_path = Path(migrate.MIGRATIONS_DIR) / "versions" / "0001_legacy_baseline.py"
     namespace: dict = {}
     exec(compile(spec_path.read_text(), str(spec_path), "exec"), namespace)
@@ -116,7 +117,7 @@ def test_legacy_layout_on_postgresql_upgrades_too(empty_pg_url):
         DatabaseMetadataService(url)
     assert hive_cli("db", "upgrade", url).returncode == 0
     assert hive_cli("db", "upgrade", url).returncode == 0
-    engine = sa.create_engine(url)
+    engine = plain_engine(url)
     with engine.connect() as conn:
         got = [tuple(r) for r in conn.execute(sa.text(f"SELECT {', '.join(STUDY_COLUMNS)} FROM studies ORDER BY study_id"))]
         sims_got = {r[0]: tuple(r) for r in conn.execute(sa.text(f"SELECT {', '.join(SIMULATION_COLUMNS)} FROM simulation_runs"))}

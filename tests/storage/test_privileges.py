@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import PG_ADMIN_URL, _admin_execute, as_role
+from conftest import PG_ADMIN_URL, _admin_execute, as_role, plain_engine
 from storage import DatabaseMetadataService
 from storage.prompt_optimization import PromptOptimizationStore
 
@@ -91,7 +91,7 @@ def test_read_only_grant_reads_and_cannot_write(fresh_role, owner_url):
         db.create_study({"study_id": "s", "study_type": "monte_carlo"})
     assert hive_cli("db", "grant", owner_url, "--role", role, "--read-only").returncode == 0
     assert set().union(*privileges(owner_url, role).values()) == {"SELECT"}
-    engine = sa.create_engine(as_role(owner_url, role, password))
+    engine = plain_engine(as_role(owner_url, role, password))
     try:
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT study_id FROM studies")).scalars().all() == ["s"]
