@@ -39,8 +39,8 @@ def project_option(function):
     """``--project`` after the subcommand too."""
     return click.option("--project", "project_here", metavar="ID", expose_value=False,
                         callback=_remember("project"),
-                        help="Project whose prompt-optimization runs to read (also accepted before the "
-                             "subcommand; default: $HIVE_PROJECT, else 'default').")(function)
+                        help="Project whose studies or prompt-optimization runs to use (also accepted "
+                             "before the subcommand; default: $HIVE_PROJECT, else 'default').")(function)
 
 
 def project_of(ctx: click.Context) -> str:

@@ -14,7 +14,7 @@ import json
 
 import click
 
-from .common import db_option
+from .common import db_option, project_option
 from .query import CHART_FILE, _done, _emit, _format_option, _json_safe, _png_early, _reader, _rows, query
 
 TABLES = ("studies", "groups", "pairs", "convergence")
@@ -33,6 +33,7 @@ def _pair(ctx, param, text: str | None) -> tuple[str, str] | None:
 @query.command("experiments")
 @_format_option
 @db_option
+@project_option
 @click.pass_context
 def experiments(ctx, output_format):
     """Every experiment: its studies, runs and labels (name: how many values)."""
@@ -58,6 +59,7 @@ def experiments(ctx, output_format):
                    "-convergence and, for two objectives, -attainment and -attainment-difference. The names are "
                    "printed on stderr.")
 @db_option
+@project_option
 @click.pass_context
 def experiment(ctx, experiment, by, which, diff, output_format, output):
     """Algorithms compared across seeds: per study the final hypervolume on one reference point common to
@@ -168,6 +170,7 @@ def _write_charts(analysis, output, diff) -> None:
 @click.option("--study-id", required=True)
 @_format_option
 @db_option
+@project_option
 @click.pass_context
 def decisions(ctx, study_id, output_format):
     """The decisions recorded on a study's front, the latest first: the chosen design with its objectives,

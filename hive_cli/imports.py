@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import click
 
-from .common import db_option, label_pairs, settings
+from .common import db_option, label_pairs, project_of, project_option, settings
 
 
 @click.group("import")
 @db_option
+@project_option
 def import_group() -> None:
     """Copy studies made by other tools (Optuna) into the database given by --db."""
 
@@ -24,6 +25,7 @@ def import_group() -> None:
 @click.option("--label", "labels", multiple=True, metavar="NAME=VALUE", callback=label_pairs,
               help="A label of the study, e.g. --label algorithm=TPE --label seed=3 (repeatable; numbers stay numbers).")
 @db_option
+@project_option
 @click.pass_context
 def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_id: str | None, sampler: str | None,
                    experiment: str | None, labels: dict | None) -> None:
@@ -38,7 +40,7 @@ def optuna_command(ctx: click.Context, storage_url: str, study_name: str, study_
     from integrations.optuna_import import import_optuna_study
     from storage import DatabaseMetadataService
 
-    with DatabaseMetadataService(settings(ctx).get("db_url")) as service:
+    with DatabaseMetadataService(settings(ctx).get("db_url"), project_id=project_of(ctx)) as service:
         summary = import_optuna_study(service, storage_url, study_name, study_id, sampler=sampler,
                                       experiment=experiment, labels=labels)
     click.echo(

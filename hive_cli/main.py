@@ -86,8 +86,8 @@ def _usage_error(error: click.UsageError) -> int:
     envvar="HIVE_PROJECT",
     default=None,
     metavar="ID",
-    help="Project of the prompt-optimization runs (`runs` commands; default: $HIVE_PROJECT, else "
-         "'default'). Also accepted after the subcommand.",
+    help="Project whose studies and prompt-optimization runs the command works on (default: "
+         "$HIVE_PROJECT, else 'default'). Also accepted after the subcommand.",
 )
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, project: str | None) -> None:

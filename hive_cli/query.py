@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from .common import OutputFile, chart_only, db_option, format_of, label_pairs, settings, table
+from .common import OutputFile, chart_only, db_option, format_of, label_pairs, project_of, project_option, settings, table
 
 # pandas, numpy, plotly and the analysis code are imported by the commands that use them (start-up
 # stays fast); the functions below import them where they run.
@@ -34,7 +34,7 @@ EXPORT_TABLES = ("runs", "convergence", "pareto", "uncertainty", "sensitivity")
 def _reader(ctx: click.Context):
     from storage.reader import Reader
 
-    reader = Reader(settings(ctx).get("db_url"))
+    reader = Reader(settings(ctx).get("db_url"), project_id=project_of(ctx))
     ctx.call_on_close(reader.close)
     return reader
 
@@ -105,6 +105,7 @@ def _fitness_label(study: dict) -> str:
 
 @click.group()
 @db_option
+@project_option
 def query() -> None:
     """Query studies: lists, best designs, comparisons, fronts, convergence, risk, sensitivity."""
 
@@ -141,6 +142,7 @@ def _day(ctx, param, value: str | None) -> str | None:
               help="Studies with this label (repeatable: all of them), e.g. --label algorithm=NSGA-II --label seed=3.")
 @_format_option
 @db_option
+@project_option
 @click.pass_context
 def list_studies(ctx, study_type, status, text, created_from, created_to, limit, experiment, labels, output_format):
     """Studies, newest first."""
@@ -158,6 +160,7 @@ def list_studies(ctx, study_type, status, text, created_from, created_to, limit,
 @click.option("--limit", type=click.IntRange(1, 100_000), default=10, show_default=True)
 @_format_option
 @db_option
+@project_option
 @click.pass_context
 def best_designs(ctx, study_id, limit, output_format):
     """Top designs of a study by fitness (in the study's direction), each design once, with how often
@@ -188,6 +191,7 @@ def best_designs(ctx, study_id, limit, output_format):
                    "objective, -fronts-<objectives> and -hypervolume-<objectives> for each set of two or more "
                    "objectives (e.g. compare-fronts-cost_min-co2_min.png). The names are printed on stderr.")
 @db_option
+@project_option
 @click.pass_context
 def compare(ctx, ids, output_format, output):
     """Side by side: type, best, runs, average fitness, Pareto count, execution time, objective space.
@@ -272,6 +276,7 @@ def _comparison_charts(reader, studies: dict[str, dict], spaces: dict) -> tuple[
 @_format_option
 @_output_option
 @db_option
+@project_option
 @click.pass_context
 def pareto_front(ctx, study_id, x_objective, y_objective, z_objective, output_format, output):
     """The non-dominated runs of a multi-objective study (also while it runs)."""
@@ -331,6 +336,7 @@ def _write_pareto(reader, study_id: str, study: dict, names: list[str], spread, 
 @_format_option
 @_output_option
 @db_option
+@project_option
 @click.pass_context
 def convergence(ctx, ids, log_y, output_format, output):
     """Best / average / worst fitness per generation, with stagnation, diversity and hypervolume."""
@@ -361,6 +367,7 @@ def convergence(ctx, ids, log_y, output_format, output):
 @click.option("--study-id", required=True)
 @_format_option
 @db_option
+@project_option
 @click.pass_context
 def uncertainty(ctx, study_id, output_format):
     """Per objective: mean, median, std, percentiles, VaR95 and CVaR95."""
@@ -379,6 +386,7 @@ def uncertainty(ctx, study_id, output_format):
 @_format_option
 @_output_option
 @db_option
+@project_option
 @click.pass_context
 def sensitivity(ctx, study_id, limit, measure, output_format, output):
     """Parameter importance, most important first."""
@@ -409,6 +417,7 @@ def sensitivity(ctx, study_id, limit, measure, output_format, output):
 @click.option("--offset", type=click.IntRange(0), default=0)
 @_format_option
 @db_option
+@project_option
 @click.pass_context
 def runs(ctx, study_id, generation, sort, desc, limit, offset, output_format):
     """One page of a study's runs (the table: one column per objective)."""
@@ -433,6 +442,7 @@ def runs(ctx, study_id, generation, sort, desc, limit, offset, output_format):
 @click.option("--output", type=OutputFile(tuple(EXPORT_SUFFIXES)), required=True,
               help="FILE.csv (spreadsheet-safe), FILE.parquet or FILE.json.")
 @db_option
+@project_option
 @click.pass_context
 def export(ctx, study_id, table, output_format, output):
     """Write one of a study's tables to a file (CSV is spreadsheet-safe)."""
@@ -480,6 +490,7 @@ def _objective_option(function):
 @_format_option
 @_output_option
 @db_option
+@project_option
 @click.pass_context
 def history(ctx, study_id, objective, by_time, output_format, output):
     """Objective value of every evaluation by evaluation number, its outcome (feasible, infeasible,
@@ -514,6 +525,7 @@ def history(ctx, study_id, objective, by_time, output_format, output):
 @_format_option
 @_output_option
 @db_option
+@project_option
 @click.pass_context
 def importance(ctx, study_id, method, recompute, objective, output_format, output):
     """Parameter importance of any study with parameters, with Spearman's rank correlation as the quick
@@ -529,7 +541,7 @@ def importance(ctx, study_id, method, recompute, objective, output_format, outpu
     if recompute or stored.empty or int(stored["study_run_count"].iloc[0]) != int(study["run_count"] or 0):
         from storage import DatabaseMetadataService
 
-        with DatabaseMetadataService(settings(ctx).get("db_url")) as service:
+        with DatabaseMetadataService(settings(ctx).get("db_url"), project_id=project_of(ctx)) as service:
             result = service.analyze_parameter_importance(study_id, method)
         click.echo(f"computed {result['method_label']} from {result['evaluations_used']:,} evaluations and stored it"
                    + (f"; left out (not in every evaluation): {', '.join(result['left_out'])}" if result["left_out"] else ""),
@@ -556,6 +568,7 @@ def importance(ctx, study_id, method, recompute, objective, output_format, outpu
 @_format_option
 @_output_option
 @db_option
+@project_option
 @click.pass_context
 def slice_(ctx, study_id, params, objective, output_format, output):
     """The objective against each parameter, for evaluations that finished with a value (an even sample
@@ -592,6 +605,7 @@ def slice_(ctx, study_id, params, objective, output_format, output):
 @_format_option
 @_output_option
 @db_option
+@project_option
 @click.pass_context
 def learning_curves(ctx, study_id, max_curves, output_format, output):
     """Intermediate values (Optuna's trial.report) by step, one row per (evaluation, step), with each

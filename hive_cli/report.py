@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import OutputFile, db_option, settings
+from .common import OutputFile, db_option, project_of, project_option, settings
 
 REPORT_FILE = OutputFile((".html", ".htm"))
 
@@ -21,6 +21,7 @@ def _ids(ctx, param, values: tuple[str, ...]) -> list[str]:
               help="A study to report on; repeat it (or separate ids by commas) for several, compared first.")
 @click.option("--output", type=REPORT_FILE, required=True, help="The report: FILE.html.")
 @db_option
+@project_option
 @click.pass_context
 def report(ctx, study_ids, output):
     """Write an offline HTML report: per study its summary, convergence, the front with the recorded
@@ -30,7 +31,7 @@ def report(ctx, study_ids, output):
     from reports.study_report import study_report
     from storage.reader import Reader
 
-    reader = Reader(settings(ctx).get("db_url"))
+    reader = Reader(settings(ctx).get("db_url"), project_id=project_of(ctx))
     ctx.call_on_close(reader.close)
     result = study_report(reader, study_ids)
     data = result.html.encode("utf-8")

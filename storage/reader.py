@@ -15,8 +15,10 @@ Two paths, both read-only by construction, both with user values as bound parame
   (``storage.duck``: attached READ_ONLY, extensions offline, file access off, a time limit; a SQLite
   file is attached in a child process so the two SQLite copies never share a process).
 
-On PostgreSQL both paths carry ``app.project_id`` in the connection options when a project is given,
-so row-level security applies to every pooled connection.
+A reader works in one project (``default`` unless told): the study queries keep to its studies, and
+on PostgreSQL both paths carry ``app.project_id`` in the connection options, so row-level security
+applies to every pooled connection. ``project_id=None`` reads a SQLite file whole (the one user's
+SQL box) and, on PostgreSQL, sees no project's rows at all.
 
 Nothing is cached across calls: each query sees what other processes committed before it started.
 """
@@ -32,7 +34,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
 from .duck import DuckSession
-from .engine import check_project_id, display_url, resolve_url, translate_error
+from .engine import DEFAULT_PROJECT, check_project_id, display_url, resolve_url, translate_error
 from .errors import HiveError, StorageUnavailableError, ValidationError
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -41,7 +43,7 @@ DEFAULT_TIMEOUT_S = 30.0
 class Reader:
     """Read-only access to one database. Thread-safe; cheap to keep for a process's lifetime."""
 
-    def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str | None = None,
+    def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str | None = DEFAULT_PROJECT,
                  timeout_s: float = DEFAULT_TIMEOUT_S, engine: Engine | None = None):
         self.url = resolve_url(url_or_path)
         self.project_id = project_id

@@ -10,7 +10,7 @@ import os
 
 import streamlit as st
 
-from storage.engine import default_database_path, display_url, resolve_url
+from storage.engine import DEFAULT_PROJECT, default_database_path, display_url, resolve_url
 from storage.errors import HiveError, StorageUnavailableError
 from storage.reader import Reader
 from ui.text import show_error
@@ -32,15 +32,15 @@ def using_embedded_default() -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def _reader_for(url: str) -> Reader:
-    return Reader(url)
+def _reader_for(url: str, project_id: str) -> Reader:
+    return Reader(url, project_id=project_id)
 
 
 def reader() -> Reader:
     """The Reader for this dashboard, or stop the page with a readable message."""
     url = configured_url() or str(default_database_path())
     try:
-        return _reader_for(url)
+        return _reader_for(url, dashboard_project())
     except StorageUnavailableError as error:
         source = ("[connections.studies] url in .streamlit/secrets.toml" if _secret_url()
                   else "$HIVE_DB_URL" if os.environ.get("HIVE_DB_URL") else "the embedded default")
@@ -58,13 +58,17 @@ def database_label() -> str:
 
 
 def configured_project() -> str | None:
-    """The prompt-optimization project to show: secrets ``[connections.studies] project`` or
-    ``$HIVE_PROJECT``. On PostgreSQL row-level security shows nothing without one."""
+    """The project whose studies the dashboard shows (and the prompt page's first choice): secrets
+    ``[connections.studies] project`` or ``$HIVE_PROJECT``; None for ``default``."""
     try:
         project = st.secrets.get("connections", {}).get("studies", {}).get("project")
     except Exception:  # no secrets file is the normal case
         project = None
     return project or os.environ.get("HIVE_PROJECT") or None
+
+
+def dashboard_project() -> str:
+    return configured_project() or DEFAULT_PROJECT
 
 
 @st.cache_resource(show_spinner=False)

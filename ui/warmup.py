@@ -106,10 +106,10 @@ def _started(url: str) -> threading.Thread | None:
     # The cached objects are made here, in the script's thread; the thread only uses them.
     from storage import queries
     from storage.errors import HiveError
-    from ui.connection import _prompt_store_for, _reader_for
+    from ui.connection import _prompt_store_for, _reader_for, dashboard_project
 
     try:
-        reader = _reader_for(url)
+        reader = _reader_for(url, dashboard_project())
         projects = queries.list_projects(reader)["id"].tolist()
         store = _prompt_store_for(url, projects[0]) if projects else None
     except HiveError:

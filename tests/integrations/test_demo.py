@@ -13,6 +13,7 @@ import numpy as np
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from conftest import plain_engine
 from hive_cli.main import cli
 
 STUDIES = {
@@ -36,7 +37,7 @@ def hive_cli(*args: str):
 
 
 def query(url: str, statement: str) -> list[dict]:
-    engine = sa.create_engine(sa.make_url(url).set(drivername="postgresql+psycopg") if url.startswith("postgresql") else url)
+    engine = plain_engine(sa.make_url(url).set(drivername="postgresql+psycopg") if url.startswith("postgresql") else url)
     try:
         with engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.text(statement))]

@@ -13,6 +13,8 @@ from storage.reader import Reader
 
 pytestmark = pytest.mark.postgres
 TABLES = ("projects", "optimization_runs", "optimization_iterations", "optimization_samples")
+STUDY_TABLES = ("studies", "simulation_runs", "study_labels", "study_runs", "intermediate_values", "pareto_fronts",
+                "convergence_metrics", "uncertainty_analysis", "sensitivity_analysis", "decisions", "parameter_importance")
 
 
 def seed(url: str, project: str, runs: int = 2) -> list[str]:
@@ -37,12 +39,14 @@ def test_every_table_with_a_project_enables_and_forces_rls(pg_app):
                 "(SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) "
                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() "
-                "AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'project_id' "
-                "AND NOT a.attisdropped) OR c.relname = 'projects')"
+                "AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid "
+                "AND a.attname IN ('project_id', 'study_id') AND NOT a.attisdropped) OR c.relname = 'projects')"
             ).fetchall()
     finally:
         engine.dispose()
-    assert {r[0] for r in rows} == set(TABLES)
+    # every table that says which project or which study a row belongs to: prompt runs, and studies
+    # with everything keyed by them (migration 0011)
+    assert {r[0] for r in rows} == set(TABLES) | set(STUDY_TABLES)
     unprotected = [r[0] for r in rows if not (r[1] and r[2] and r[3] == 1)]
     assert unprotected == [], f"without enabled + forced RLS and one policy: {unprotected}"
 
@@ -147,9 +151,10 @@ def test_the_project_directory_lists_every_project_and_nothing_inside(pg_app):
     _, app_url = pg_app
     seed(app_url, "B")
     seed(app_url, "A")
-    reader = Reader(app_url)
+    reader = Reader(app_url, project_id=None)  # no project: plain queries see nothing
     try:
-        assert queries.list_projects(reader).to_dict("records") == [{"id": "A", "name": "A"}, {"id": "B", "name": "B"}]
+        assert queries.list_projects(reader).to_dict("records") == [  # "default": made by migration 0011
+            {"id": "A", "name": "A"}, {"id": "B", "name": "B"}, {"id": "default", "name": "default"}]
         assert reader.fetch("SELECT count(*) AS n FROM projects")["n"][0] == 0
     finally:
         reader.close()
@@ -164,7 +169,7 @@ def test_the_project_directory_lists_every_project_and_nothing_inside(pg_app):
             conn.execute(sa.text("SELECT set_config('hive.project_directory', 'on', true)"))  # not the owner: no effect
             assert conn.execute(sa.text("SELECT count(*) FROM projects")).scalar() == 0
             listed = conn.execute(sa.text("SELECT id FROM hive_project_directory()")).scalars().all()
-            assert listed == ["A", "B"]
+            assert listed == ["A", "B", "default"]
             # the function's flag is over when it returns: the table is confined again
             assert conn.execute(sa.text("SELECT count(*) FROM projects")).scalar() == 0
             assert conn.execute(sa.text("SELECT count(*) FROM optimization_runs")).scalar() == 0

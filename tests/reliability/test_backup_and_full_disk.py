@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from conftest import as_role
+from conftest import as_role, plain_engine
 from storage import DatabaseMetadataService, StorageUnavailableError
 from storage.importance import analyze_parameter_importance
 from storage.prompt_optimization import PromptOptimizationStore
@@ -35,7 +35,7 @@ def _writer(url: str, batches: int) -> subprocess.Popen:
 
 
 def _count(url: str) -> int:
-    engine = sa.create_engine(url)
+    engine = plain_engine(url)
     try:
         with engine.connect() as conn:
             return conn.execute(sa.text("SELECT COUNT(*) FROM study_runs")).scalar()
@@ -68,7 +68,7 @@ def test_backup_while_writers_run_is_consistent_and_restores(db_url, backend, tm
     target = f"sqlite:///{tmp_path / 'restored.db'}" if backend == "sqlite" else request.getfixturevalue("empty_pg_url")
     restore = _hive_cli("db", "restore", str(backup_file), target)
     assert restore.returncode == 0, restore.stderr
-    engine = sa.create_engine(target)
+    engine = plain_engine(target)
     with engine.connect() as conn:
         copied = conn.execute(sa.text("SELECT COUNT(*) FROM study_runs")).scalar()
         run_count = conn.execute(sa.text("SELECT run_count FROM studies WHERE study_id = 'live'")).scalar()

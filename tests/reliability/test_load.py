@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from conftest import plain_engine
 from storage import DatabaseMetadataService
 
 WORKER = Path(__file__).with_name("load_worker.py")
@@ -42,7 +43,7 @@ def _run(url: str, writers: int, tmp_path: Path) -> dict:
 
 
 def _check_database(url: str, writers: int) -> None:
-    engine = sa.create_engine(url)
+    engine = plain_engine(url)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM study_runs")).scalar() == writers * PER_WRITER
         numbers = [r[0] for r in conn.execute(sa.text("SELECT evaluation_number FROM study_runs WHERE study_id = 'shared'"))]

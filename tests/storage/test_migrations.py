@@ -87,6 +87,10 @@ def test_legacy_upgrade_keeps_every_value_and_is_idempotent(legacy_file):
     assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     kinds = con.execute("SELECT DISTINCT study_type, status FROM studies").fetchall()
     assert kinds == [("single_simulation", "completed")]
+    # every old study and simulation belongs to the project "default", which exists (migration 0011)
+    for table in ("studies", "simulation_runs"):
+        assert con.execute(f"SELECT DISTINCT project_id FROM {table}").fetchall() == [("default",)]
+    assert con.execute("SELECT id FROM projects").fetchall() == [("default",)]
     inf_row = con.execute("SELECT execution_time_seconds, total_cost FROM simulation_runs WHERE run_id = 'run-inf'").fetchone()
     assert inf_row == (math.inf, -math.inf)
     con.close()
@@ -117,7 +121,7 @@ def test_legacy_layout_on_postgresql_upgrades_too(empty_pg_url):
         DatabaseMetadataService(url)
     assert hive_cli("db", "upgrade", url).returncode == 0
     assert hive_cli("db", "upgrade", url).returncode == 0
-    engine = plain_engine(url)
+    engine = plain_engine(url)  # in the project "default", which every old study now belongs to
     with engine.connect() as conn:
         got = [tuple(r) for r in conn.execute(sa.text(f"SELECT {', '.join(STUDY_COLUMNS)} FROM studies ORDER BY study_id"))]
         sims_got = {r[0]: tuple(r) for r in conn.execute(sa.text(f"SELECT {', '.join(SIMULATION_COLUMNS)} FROM simulation_runs"))}
