@@ -20,6 +20,7 @@ from . import experiments  # noqa: F401  (registers query experiments / experime
 from .common import settings
 from .dashboard import dashboard
 from .db import db
+from .keys import keys
 from .demo import demo
 from .imports import import_group
 from .query import export, query
@@ -99,6 +100,7 @@ cli.add_command(dashboard)
 cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(import_group)
+cli.add_command(keys)
 cli.add_command(query)
 cli.add_command(export)
 cli.add_command(runs)

@@ -20,8 +20,9 @@ from .errors import HiveError, ValidationError
 BACKUP_ROLE_SQL = "CREATE ROLE hive_backup LOGIN BYPASSRLS PASSWORD '...' IN ROLE pg_read_all_data"
 
 # The materialized view aggregates every project and cannot carry row-level security; applications
-# read it through the security-barrier view that shows their own project (migration 0004).
-_NEVER_GRANTED = {"optimization_run_analytics"}
+# read it through the security-barrier view that shows their own project (migration 0004). API keys'
+# hashes are read by the server through hive_api_key(key_id) only (migration 0012).
+_NEVER_GRANTED = {"optimization_run_analytics", "api_keys"}
 _READ_ONLY_TABLES = {"alembic_version"}
 
 

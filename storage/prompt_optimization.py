@@ -39,7 +39,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
-from . import migrate
+from . import idempotency, migrate
 from .engine import check_project_id, create_engine, display_url, resolve_url, transaction
 from .errors import DuplicateError, HiveError, NotFoundError, ValidationError
 from .prompt_records import (
@@ -507,13 +507,19 @@ class PromptOptimizationStore:
         with self._read() as conn:
             return next(i for i in self._fetch_iterations(conn, run_id) if i["iteration"] == number)
 
-    def add_iterations(self, run_id: str, iterations: Iterable[Mapping[str, Any]]) -> int:
-        """Record iterations of a run in one transaction (all or nothing); returns how many."""
+    def add_iterations(self, run_id: str, iterations: Iterable[Mapping[str, Any]], *,
+                       idempotency_key: str | None = None) -> int:
+        """Record iterations of a run in one transaction (all or nothing); returns how many.
+        ``idempotency_key``: a retry of the same batch with it writes nothing (``storage.idempotency``)."""
         records = _validate_batch(IterationRecord, iterations, "iterations")
         _unique_keys(records, lambda r: r.iteration, "iterations", "iteration")
         with collection_paused(), self._write() as conn:
-            self._lock_run(conn, run_id, "iterations")
-            self._insert_iterations(conn, run_id, records)
+            with idempotency.once(conn, idempotency_key, [run_id, [r.model_dump() for r in records]]) as once:
+                if once.done:
+                    return once.result
+                self._lock_run(conn, run_id, "iterations")
+                self._insert_iterations(conn, run_id, records)
+                once.result = len(records)
         return len(records)
 
     def _insert_iterations(self, conn: Connection, run_id: str, records: list[IterationRecord]) -> None:
@@ -581,28 +587,37 @@ class PromptOptimizationStore:
 
     # -------------------------------------------------------------------------------- samples
 
-    def add_samples(self, run_id: str, samples: Iterable[Mapping[str, Any]], *, count_progress: bool = True) -> int:
-        """Record evaluated samples in one transaction (COPY on PostgreSQL, executemany on SQLite).
+    def add_samples(self, run_id: str, samples: Iterable[Mapping[str, Any]], *, count_progress: bool = True,
+                    idempotency_key: str | None = None) -> int:
+        """Record evaluated samples in one transaction (INSERT ... unnest on PostgreSQL, executemany on SQLite).
 
         All or nothing: one bad sample (or one already stored) writes none. With
-        ``count_progress`` the run's samples_evaluated / successful / failed grow by this batch."""
+        ``count_progress`` the run's samples_evaluated / successful / failed grow by this batch.
+        ``idempotency_key``: a retry of the same batch with it writes nothing (``storage.idempotency``)."""
         records = _validate_batch(SampleRecord, samples, "samples")
         _unique_keys(records, lambda r: (r.iteration, r.sample_index), "samples", "(iteration, sample_index)")
         with collection_paused(), self._write() as conn:
-            self._lock_run(conn, run_id, "samples")
-            self._insert_samples(conn, run_id, records)
-            if records and count_progress:
-                successful = sum(1 for r in records if r.success)
-                conn.execute(
-                    sa.text(
-                        "UPDATE optimization_runs SET samples_evaluated = samples_evaluated + :n, "
-                        "samples_successful = samples_successful + :ok, samples_failed = samples_failed + :bad "
-                        "WHERE id = :id AND project_id = :p"
-                    ),
-                    {"n": len(records), "ok": successful, "bad": len(records) - successful, "id": run_id,
-                     "p": self.project_id},
-                )
+            with idempotency.once(conn, idempotency_key, [run_id, count_progress, [r.model_dump() for r in records]]) as once:
+                if once.done:
+                    return once.result
+                self._add_samples(conn, run_id, records, count_progress)
+                once.result = len(records)
         return len(records)
+
+    def _add_samples(self, conn: Connection, run_id: str, records: list[SampleRecord], count_progress: bool) -> None:
+        self._lock_run(conn, run_id, "samples")
+        self._insert_samples(conn, run_id, records)
+        if records and count_progress:
+            successful = sum(1 for r in records if r.success)
+            conn.execute(
+                sa.text(
+                    "UPDATE optimization_runs SET samples_evaluated = samples_evaluated + :n, "
+                    "samples_successful = samples_successful + :ok, samples_failed = samples_failed + :bad "
+                    "WHERE id = :id AND project_id = :p"
+                ),
+                {"n": len(records), "ok": successful, "bad": len(records) - successful, "id": run_id,
+                 "p": self.project_id},
+            )
 
     def _insert_samples(self, conn: Connection, run_id: str, records: list[SampleRecord]) -> None:
         columns = ["run_id", "project_id", "iteration", "sample_index", "input", "output", "expected", "score",

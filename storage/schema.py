@@ -641,3 +641,29 @@ parameter_importance = sa.Table(
     sa.Index("idx_parameter_importance_study", "study_id", "method"),
     sqlite_autoincrement=True,
 )
+
+# Keys of the HTTP server (migration 0012): the secret is kept only as a salted scrypt hash.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.Text, primary_key=True),
+    sa.Column("project_id", sa.Text, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("key_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("revoked_at", sa.Text),
+    sa.CheckConstraint("length(name) BETWEEN 1 AND 200", name="name"),
+    sa.Index("idx_api_keys_project", "project_id", "created_at"),
+)
+
+# What a batch written with an idempotency key returned (storage.idempotency, migration 0012).
+idempotent_requests = sa.Table(
+    "idempotent_requests",
+    metadata,
+    sa.Column("project_id", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "idempotency_key"),
+)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 # derive, monte_carlo, queries and the Reader (numpy, pandas, SciPy, SALib, moocore, DuckDB) are
 # imported in the methods that use them: logging runs needs none of them, and `import storage` stays fast.
-from . import columns, migrate, writer
+from . import columns, idempotency, migrate, writer
 from .engine import DEFAULT_PROJECT, check_project_id, create_engine, display_url, resolve_url, transaction
 from .errors import ValidationError
 from .jsonfields import encode_finite_vector, encode_json
@@ -163,20 +163,26 @@ class DatabaseMetadataService:
         with transaction(self.engine) as conn:
             return writer.insert_study_runs(conn, columns.from_records([record]))[0]
 
-    def log_study_runs(self, runs: Any) -> list[str]:
+    def log_study_runs(self, runs: Any, *, idempotency_key: str | None = None) -> list[str]:
         """Log many evaluations in one transaction: all are written, or none. Returns their run_ids.
 
         ``runs``: a list of records (dicts), or the same as columns, the fast path for arrays: a
         pandas DataFrame, a pyarrow Table or a dict of equal-length lists / numpy arrays, columns
         named as the record's fields; ``parameter_vector`` and ``objectives`` may be 2-D arrays, or
-        one column per parameter / objective the study names (see ``storage.columns``)."""
+        one column per parameter / objective the study names (see ``storage.columns``).
+
+        ``idempotency_key``: names the batch; sending the same batch again with it (a retry after a
+        lost answer) writes nothing and returns the first run_ids (``storage.idempotency``)."""
         with collection_paused():
             if columns.is_columnar(runs):
                 batch = columns.from_columns(runs)
             else:
                 batch = columns.from_records(validate_many(StudyRunRecord, runs, "study_runs"))
             with transaction(self.engine) as conn:
-                return writer.insert_study_runs(conn, batch)
+                with idempotency.once(conn, idempotency_key, [batch.values, batch.named]) as once:
+                    if not once.done:
+                        once.result = writer.insert_study_runs(conn, batch)
+                return once.result
 
     def log_intermediate_values(self, study_id: str, run_id: str, values: Any) -> int:
         """A run's learning curve: ``[(step, value), ...]`` (or ``{step: value}``), the values it
