@@ -21,6 +21,7 @@ from .common import settings
 from .dashboard import dashboard
 from .db import db
 from .keys import keys
+from .serve import serve
 from .demo import demo
 from .imports import import_group
 from .query import export, query
@@ -101,6 +102,7 @@ cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(import_group)
 cli.add_command(keys)
+cli.add_command(serve)
 cli.add_command(query)
 cli.add_command(export)
 cli.add_command(runs)

@@ -54,3 +54,11 @@ class SchemaBehindError(SchemaError):
 
 class StorageUnavailableError(HiveError):
     """The database cannot be reached, opened, or written (down, locked too long, disk full...)."""
+
+
+class AuthenticationError(HiveError):
+    """An HTTP request without a valid API key: none, malformed, unknown or revoked (401)."""
+
+
+class PayloadTooLargeError(HiveError):
+    """An HTTP request body over the server's limit (413); nothing was read into the store."""

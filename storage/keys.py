@@ -22,15 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .engine import check_project_id, create_engine, transaction
-from .errors import HiveError, NotFoundError, ValidationError
+from .errors import AuthenticationError, NotFoundError, ValidationError
 from .timestamps import now_text
 
 KEY_PATTERN = re.compile(r"^hive_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-class AuthenticationError(HiveError):
-    """No key, a malformed, unknown or revoked key: the request is refused (HTTP 401)."""
 
 
 def _hash(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:

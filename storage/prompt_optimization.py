@@ -39,8 +39,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
-from . import idempotency, migrate
-from .engine import check_project_id, create_engine, display_url, resolve_url, transaction
+from . import idempotency, migrate, remote
+from .engine import DEFAULT_PATH_ENV, check_project_id, create_engine, display_url, resolve_url, transaction
 from .errors import DuplicateError, HiveError, NotFoundError, ValidationError
 from .prompt_records import (
     CURSOR_PATTERN,
@@ -125,6 +125,14 @@ class PromptOptimizationStore:
     ``url_or_path``: as for ``DatabaseMetadataService`` (a URL, a file path, ``":memory:"``, or None
     for ``$HIVE_DB_URL`` / ``~/.hive/hive.db``). ``project_id``: letters, digits and ``_ . : @ -``.
     """
+
+    def __new__(cls, url_or_path: str | os.PathLike | None = None, **options: Any):
+        # A server's URL (here or in $HIVE_DB_URL): the same methods over HTTP (storage.remote).
+        target = url_or_path if url_or_path is not None else os.environ.get(DEFAULT_PATH_ENV)
+        if cls is PromptOptimizationStore and remote.is_remote(target):
+            options.pop("project_name", None)
+            return remote.remote_prompt_store()(target, **options)
+        return super().__new__(cls)
 
     def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str,
                  project_name: str | None = None):

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 
 # derive, monte_carlo, queries and the Reader (numpy, pandas, SciPy, SALib, moocore, DuckDB) are
 # imported in the methods that use them: logging runs needs none of them, and `import storage` stays fast.
-from . import columns, idempotency, migrate, writer
-from .engine import DEFAULT_PROJECT, check_project_id, create_engine, display_url, resolve_url, transaction
+from . import columns, idempotency, migrate, remote, writer
+from .engine import DEFAULT_PATH_ENV, DEFAULT_PROJECT, check_project_id, create_engine, display_url, resolve_url, transaction
 from .errors import ValidationError
 from .jsonfields import encode_finite_vector, encode_json
 from .records import (
@@ -55,9 +55,22 @@ class DatabaseMetadataService:
     ``project_id``: the project this service works in (default ``default``). Studies it creates
     belong to it; a study of another project answers as if it did not exist. On PostgreSQL every
     connection carries the project, so row-level security confines even hand-written SQL.
+
+    A server's URL (``"http://host:8000"``, from ``hive-cli serve``) with ``api_key=`` (or
+    ``$HIVE_API_KEY``) gives the same methods over HTTP, in the key's project (``storage.remote``).
     """
 
-    def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str = DEFAULT_PROJECT):
+    def __new__(cls, url_or_path: str | os.PathLike | None = None, **options: Any):
+        # A server's URL ("http://host:8000", here or in $HIVE_DB_URL): the same API over HTTP.
+        target = url_or_path if url_or_path is not None else os.environ.get(DEFAULT_PATH_ENV)
+        if cls is DatabaseMetadataService and remote.is_remote(target):
+            return remote.remote_service()(target, **options)
+        return super().__new__(cls)
+
+    def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str = DEFAULT_PROJECT,
+                 api_key: str | None = None):
+        if api_key is not None:
+            raise ValidationError(f"api_key: only for a server's URL (http://...), not for {url_or_path!r}")
         self.url = resolve_url(url_or_path)
         self.project_id = check_project_id(project_id)
         self.engine: Engine = create_engine(self.url, project_id)

@@ -1,0 +1,1 @@
+"""The HTTP server (FastAPI on uvicorn) over the storage API: ``server.app.create_app``."""
