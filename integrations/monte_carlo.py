@@ -41,7 +41,7 @@ import numpy as np
 from SALib.sample import sobol as sobol_sample
 
 from storage.errors import ValidationError
-from storage.monte_carlo import RANDOM, SALTELLI, SAMPLING_KEY, analyze_monte_carlo
+from storage.monte_carlo import RANDOM, SALTELLI, SAMPLING_KEY
 
 DEFAULT_BATCH_SIZE = 1_000
 _ERROR_TEXT_LIMIT = 500
@@ -145,7 +145,7 @@ def run_monte_carlo(
         if start + len(batch) < total:
             service.update_study_status(study_id, "running", progress_percent=100.0 * (start + len(batch)) / total)
     service.update_study_status(study_id, "completed")
-    return analyze_monte_carlo(service, study_id)
+    return service.analyze_monte_carlo(study_id)  # the public method: works through a remote service too
 
 
 # ---------------------------------------------------------------------------------------- inputs

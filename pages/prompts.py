@@ -11,6 +11,7 @@ import streamlit as st
 from charts.prompts import iteration_scores_figure, score_cost_figure
 from integrations.dspy_import import candidate_summary
 from storage import queries
+from storage.engine import DEFAULT_PROJECT
 from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import configured_project, prompt_store, reader
@@ -38,6 +39,9 @@ else:
     except HiveError as error:
         show_error(error)
         st.stop()
+    # Every database has the project "default" (studies belong to it); list it here only if it has runs.
+    if DEFAULT_PROJECT in set(projects["id"]) and prompt_store(DEFAULT_PROJECT).count_runs() == 0:
+        projects = projects[projects["id"] != DEFAULT_PROJECT]
 if projects.empty:
     st.info("No prompt-optimization runs yet. Record them with `storage.PromptOptimizationStore` or import a DSPy "
             "run (`integrations.dspy_import`); `hive-cli demo` adds a few.")

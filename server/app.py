@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storage import DatabaseMetadataService, PromptOptimizationStore
 from storage.api_routes import API, PROMPT_ROUTES, STATUS_OF_ERROR, STUDY_ROUTES, Route
@@ -179,6 +180,12 @@ def create_app(db_url: str | None = None, *, max_body_bytes: int = MAX_BODY_BYTE
         for route in routes:
             app.add_api_route(route.path, endpoint(kind, route), methods=[route.verb], summary=route.summary,
                               name=f"{kind}.{route.method}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> Response:
+        # No such route, or a verb it does not take: answered in the API's own shape.
+        name = "NotFoundError" if error.status_code == 404 else "HiveError"
+        return _json({"error": name, "message": f"{error.detail}: see /docs"}, error.status_code)
 
     @app.get(f"{API}/whoami", summary="The project of the request's key")
     async def whoami(request: Request) -> Response:

@@ -354,7 +354,10 @@ def _lock_or_create_studies(conn: Connection, runs: RunColumns, study_ids: list[
             record["optimization_objective"] = ",".join(objectives)
         if objectives:
             record["objective_directions"] = ["minimize"] * len(objectives)
-        insert_study(conn, record)
+        try:
+            insert_study(conn, record)
+        except DuplicateError:  # another project's study (invisible here under row-level security)
+            raise UnknownStudyError(study_id) from None
         warnings.warn(f"study_id={study_id!r} did not exist: created it (study_type 'other', objectives minimized); "
                       "create studies with create_study to declare their type, names and directions",
                       UnknownStudyWarning, stacklevel=4)
