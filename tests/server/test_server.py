@@ -279,3 +279,33 @@ def test_docs_load_nothing_from_the_internet(server):
     assert "/api/v1/study-runs" in page and "http://" not in page and "https://" not in page
     spec = httpx.get(f"{server.base}/openapi.json").json()
     assert f"{API}/studies/{{study_id}}/pareto-front" in spec["paths"]
+
+
+def test_the_milp_and_optuna_importers_record_through_the_server_unchanged(server):
+    import highspy
+    import optuna
+
+    from integrations.highs_milp import solve_and_record
+    from integrations.optuna_import import import_optuna_study
+    from optuna_studies import two_objective_study
+
+    # a small knapsack; its optimum by enumerating every subset
+    values, weights, capacity = np.array([6.0, 5.0, 8.0, 9.0, 6.0, 7.0]), np.array([2, 3, 6, 7, 5, 9]), 15
+    subsets = np.array([[(k >> i) & 1 for i in range(6)] for k in range(64)])
+    optimum = float(max(subsets[s] @ values for s in range(64) if subsets[s] @ weights <= capacity))
+    h = highspy.Highs()
+    h.silent()
+    take = [h.addBinary(obj=float(v), name=f"take_{i}") for i, v in enumerate(values)]
+    h.addConstr(sum(float(w) * x for w, x in zip(weights, take)) <= float(capacity))
+    h.setMaximize()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    source = two_objective_study(25)
+    with server.remote("B") as remote:
+        solve_and_record(remote, "knapsack", h, objective_name="value")
+        summary = import_optuna_study(remote, source, study_id="from_optuna")
+        assert remote.get_study("knapsack")["best_fitness"] == pytest.approx(optimum)
+    assert summary["study_id"] == "from_optuna"
+    finished = [t for t in source.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert server.count("study_runs", "B", "WHERE study_id = 'from_optuna'") == len(source.trials)
+    assert server.count("study_runs", "B", "WHERE study_id = 'from_optuna' AND simulation_status = 'success'") == len(finished)
+    assert server.count("studies", "B", "WHERE study_id = 'knapsack' AND status = 'completed'") == 1
