@@ -309,3 +309,28 @@ def test_the_milp_and_optuna_importers_record_through_the_server_unchanged(serve
     assert server.count("study_runs", "B", "WHERE study_id = 'from_optuna'") == len(source.trials)
     assert server.count("study_runs", "B", "WHERE study_id = 'from_optuna' AND simulation_status = 'success'") == len(finished)
     assert server.count("studies", "B", "WHERE study_id = 'knapsack' AND status = 'completed'") == 1
+
+
+def test_the_dspy_importer_records_through_the_server_unchanged(server, tmp_path, monkeypatch):
+    import importlib.util
+
+    from integrations.dspy_import import import_miprov2
+
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "prompt"))  # its fixtures module
+    spec = importlib.util.spec_from_file_location("dspy_cases", ROOT / "tests" / "prompt" / "test_prompt_dspy.py")
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)  # a real MIPROv2 compile on a scripted LM (tests/prompt)
+    compiled = cases.mipro_run("predict-minibatch")
+
+    def imported(store) -> tuple[dict, list[dict]]:
+        run = import_miprov2(store, compiled["program"], name="mipro", optimizer=compiled["optimizer"],
+                             recording=compiled["recorder"])
+        keep = lambda row: {k: v for k, v in row.items() if k not in ("id", "run_id", "created_at", "updated_at",
+                                                                      "start_time", "end_time")}  # noqa: E731
+        return keep(store.get_run(run["id"])), [keep(i) for i in store.get_iterations(run["id"])]
+
+    with PromptOptimizationStore(server.base, api_key=server.key("A")) as remote:
+        through_server = imported(remote)
+    with PromptOptimizationStore(tmp_path / "local.db", project_id="A") as local:
+        direct = imported(local)
+    assert through_server == direct and len(direct[1]) > 0
