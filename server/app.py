@@ -150,6 +150,10 @@ def create_app(db_url: str | None = None, *, max_body_bytes: int = MAX_BODY_BYTE
                 project = await run_in_threadpool(project_of, request)
                 kwargs: dict[str, Any] = dict(request.path_params)
                 if route.verb == "GET":
+                    unknown = sorted(set(request.query_params) - set(route.query))
+                    if unknown:
+                        raise ValidationError(f"{route.method}: no parameter {', '.join(map(repr, unknown))} "
+                                              f"(it takes {', '.join(route.query) or 'none'})")
                     for name in route.query:
                         if name in request.query_params:
                             kwargs[name] = _query_value(route, name, request)

@@ -184,6 +184,7 @@ def test_hostile_bodies_are_refused_with_nothing_written(server):
         unknown = a.get(f"{API}/no/such/path")
         assert (unknown.status_code, unknown.json()["error"]) == (404, "NotFoundError")
         assert a.get(f"{API}/studies/ga/runs", params={"limit": "ten"}).status_code == 422
+        assert "'colour'" in a.get(f"{API}/studies", params={"colour": "red"}).json()["message"]
     assert server.count("study_runs") == 0
 
 
