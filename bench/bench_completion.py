@@ -71,7 +71,9 @@ def raw_read(url: str, backend: str, study_id: str) -> float:
         return elapsed
     import psycopg
 
-    with psycopg.connect(sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+    # in the project the rows belong to: row-level security shows a connection without one nothing
+    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, options="-c app.project_id=default") as conn:
         started = time.perf_counter()
         conn.execute(READ + "%s", (study_id,)).fetchall()
         return time.perf_counter() - started
