@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import app_database  # tests/conftest.py
+from conftest import app_database, plain_engine  # tests/conftest.py
 from pymoo.mcdm.pseudo_weights import PseudoWeights
 from test_pages import (COMPARE, DETAIL, GA_TWO_FRONT, PARETO, Dashboard, build_dataset, chart, check_clean, dash,  # noqa: F401
                         seeded, texts, trace, widget)
@@ -111,7 +111,7 @@ def fresh(request, tmp_path, monkeypatch):
 
 
 def rows(url: str, sql: str) -> list[dict]:
-    engine = sa.create_engine(sa.make_url(url).set(drivername="postgresql+psycopg") if url.startswith("postgresql") else url)
+    engine = plain_engine(sa.make_url(url).set(drivername="postgresql+psycopg") if url.startswith("postgresql") else url)
     try:
         with engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.text(sql))]

@@ -347,12 +347,13 @@ def best_designs_by_sql(url: str, study_id: str, limit: int) -> tuple[list[str],
     """The best-designs table computed with plain SQL on the database: successful runs by fitness in the
     study's direction, one per design (its best run), objectives and parameters under their names."""
     import sqlalchemy as sa
+    from conftest import plain_engine
 
     def decoded(value):  # JSON text on SQLite, already decoded on PostgreSQL; objectives spell NaN as "NaN"
         value = json.loads(value) if isinstance(value, str) else value
         return [json_number(v) for v in value] if isinstance(value, list) else value
 
-    engine = sa.create_engine(url)
+    engine = plain_engine(url)
     try:
         with engine.connect() as conn:
             study = conn.execute(sa.text("SELECT optimization_objective, objective_directions, parameter_names "
