@@ -216,24 +216,31 @@ _OPTIONAL_ENCODERS = {
 }
 
 
-# Rows per INSERT ... SELECT FROM unnest on PostgreSQL: big enough to amortise the statement,
-# small enough that one statement's arrays stay a few megabytes.
-PG_CHUNK_ROWS = 20_000
-
-
 def bulk_insert(conn: Connection, table: str, names: list[str], columns: list[list]) -> None:
-    """Many rows given as columns (one list per name). SQLite: one executemany. PostgreSQL: INSERT
-    ... SELECT FROM unnest(one array per column), one statement per chunk; COPY FROM is refused on
-    tables with row-level security, which every study table has."""
+    """Many rows given as columns (one list per name). SQLite: one executemany. PostgreSQL: COPY
+    into a temporary table of the same shape, then one INSERT ... SELECT into ``table``. COPY FROM is
+    refused on tables with row-level security, which every study table has; a temporary table has
+    none, and the INSERT applies the policies. Twice the rate of INSERT ... SELECT FROM unnest of
+    the same arrays (bench/bench_write.py: 27,000-30,000 against 14,000 rows/s)."""
+    rows = list(zip(*columns))
     if conn.dialect.name != "postgresql":
         marks = ", ".join("?" * len(names))
-        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(zip(*columns)))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
         return
-    types = t.metadata.tables[table].c
-    arrays = ", ".join(f"CAST(:c{i} AS {types[name].type.compile(dialect=conn.dialect)}[])" for i, name in enumerate(names))
-    statement = sa.text(f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({arrays})")
-    for start in range(0, len(columns[0]) if columns else 0, PG_CHUNK_ROWS):
-        conn.execute(statement, {f"c{i}": column[start:start + PG_CHUNK_ROWS] for i, column in enumerate(columns)})
+    staging, listed = f"hive_batch_{table}", ", ".join(names)
+    # One per connection, emptied when the transaction ends (committed or rolled back).
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table} INCLUDING DEFAULTS) "
+                         "ON COMMIT DELETE ROWS")
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {staging} ({listed}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.Error as error:  # -> SQLAlchemy's types, like every other statement
+        raise exc.DBAPIError.instance(f"COPY {staging}", None, error, conn.dialect.loaded_dbapi.Error) from error
+    finally:
+        cursor.close()
+    conn.exec_driver_sql(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {staging}")
 
 
 def insert_study_runs(conn: Connection, runs: RunColumns) -> list[str]:
