@@ -205,16 +205,25 @@ def create_app(db_url: str | None = None, *, max_body_bytes: int = MAX_BODY_BYTE
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         # A page of its own (FastAPI's loads Swagger UI from a CDN; this one loads nothing).
+        def row(verb: str, path: str, what: str, method: str) -> str:
+            return (f"<tr><td>{html.escape(verb)}</td><td><code>{html.escape(path)}</code></td>"
+                    f"<td>{html.escape(what)}</td><td><code>{html.escape(method)}</code></td></tr>")
+
         rows = "".join(
-            f"<tr><td>{html.escape(r.verb)}</td><td><code>{html.escape(r.path)}</code></td>"
-            f"<td>{html.escape(r.summary)}</td><td><code>{html.escape(r.method)}</code></td></tr>"
-            for r in STUDY_ROUTES + PROMPT_ROUTES)
+            f"<tr><th colspan='4'>{title}</th></tr>" + "".join(row(r.verb, r.path, r.summary, r.method) for r in routes)
+            for title, routes in (("Studies (DatabaseMetadataService)", STUDY_ROUTES),
+                                  ("Prompt optimization (PromptOptimizationStore)", PROMPT_ROUTES)))
+        rows += "<tr><th colspan='4'>The server</th></tr>" + row(
+            "GET", f"{API}/whoami", "The project of the request's key", "") + row(
+            "GET", "/healthz", "Liveness (no key needed)", "")
         return HTMLResponse(
             "<!doctype html><meta charset='utf-8'><title>hive API</title>"
-            "<style>body{font:14px system-ui;margin:2em}td{padding:2px 10px;border-bottom:1px solid #ddd}</style>"
+            "<style>body{font:14px system-ui;margin:2em}td{padding:2px 10px;border-bottom:1px solid #ddd}"
+            "th{text-align:left;padding:14px 10px 4px}</style>"
             "<h1>hive API</h1><p>Every request carries <code>Authorization: Bearer KEY</code> "
             "(<code>hive-cli keys create</code>); batch writes may carry an <code>Idempotency-Key</code>. "
             "Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>"
-            f"<table><tr><th>verb</th><th>path</th><th>what</th><th>Python method</th></tr>{rows}</table>")
+            f"<table><tr><td><b>verb</b></td><td><b>path</b></td><td><b>what</b></td><td><b>Python method</b></td></tr>"
+            f"{rows}</table>")
 
     return app

@@ -21,7 +21,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from .errors import HiveError, StorageUnavailableError
+from .errors import HiveError, StorageUnavailableError, ValidationError
 
 DEFAULT_PATH_ENV = "HIVE_DB_URL"
 SQLITE_BUSY_TIMEOUT_S = 60.0
@@ -33,8 +33,6 @@ PROJECT_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,200}$"
 
 def check_project_id(value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(PROJECT_ID_PATTERN, value):
-        from .errors import ValidationError
-
         raise ValidationError(f"project_id={value!r}: 1-200 letters, digits and _ . : @ - only")
     return value
 
@@ -202,8 +200,6 @@ def translate_error(error: exc.DBAPIError, engine: Engine) -> HiveError:
     if "database or disk is full" in lowered or "no space left" in lowered or "could not extend file" in lowered:
         return StorageUnavailableError(f"database {where} is full; nothing was written ({text.strip()})")
     if isinstance(error, exc.IntegrityError):
-        from .errors import ValidationError
-
         return ValidationError(f"refused by the database: {text.strip()}")
     if isinstance(error, (exc.OperationalError, exc.InterfaceError)):
         return StorageUnavailableError(f"database {where} is unavailable: {text.strip().splitlines()[0]}")
