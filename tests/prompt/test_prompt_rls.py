@@ -44,11 +44,13 @@ def test_every_table_with_a_project_enables_and_forces_rls(pg_app):
             ).fetchall()
     finally:
         engine.dispose()
-    # every table that says which project or which study a row belongs to: prompt runs, and studies
-    # with everything keyed by them (migration 0011)
-    assert {r[0] for r in rows} == set(TABLES) | set(STUDY_TABLES)
+    # every table that says which project or which study a row belongs to: prompt runs, studies with
+    # everything keyed by them (migration 0011), idempotency records and API keys (migration 0012)
+    assert {r[0] for r in rows} == set(TABLES) | set(STUDY_TABLES) | {"idempotent_requests", "api_keys"}
     unprotected = [r[0] for r in rows if not (r[1] and r[2] and r[3] == 1)]
-    assert unprotected == [], f"without enabled + forced RLS and one policy: {unprotected}"
+    # API keys are not confined by project: the application role has no right on the table at all
+    # (tests/storage/test_privileges.py); the server reads one key through hive_api_key(key_id).
+    assert unprotected == ["api_keys"], f"without enabled + forced RLS and one policy: {unprotected}"
 
 
 def test_the_other_projects_rows_are_out_of_reach(pg_app):

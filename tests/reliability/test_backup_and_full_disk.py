@@ -18,6 +18,7 @@ from sqlalchemy import event
 from conftest import as_role, plain_engine
 from storage import DatabaseMetadataService, StorageUnavailableError
 from storage.importance import analyze_parameter_importance
+from storage.keys import create_key
 from storage.prompt_optimization import PromptOptimizationStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,9 @@ def _fill_every_table(url: str) -> None:
         db.log_simulation_run({"run_name": "re-run of ga:0", "total_cost": 1.5, "study_run_id": "ga:0"})
         db.update_study_status("ga", "completed")
         db.create_study({"study_id": "mc", "study_type": "monte_carlo", "parameter_names": ["fuel"]})
-        db.log_study_runs([{"study_id": "mc", "parameter_vector": [float(i)], "fitness": float(i)} for i in range(10)])
+        db.log_study_runs([{"study_id": "mc", "parameter_vector": [float(i)], "fitness": float(i)} for i in range(10)],
+                          idempotency_key="mc-batch-0")
+        create_key(db.engine, "A", "backup test")
         db.log_uncertainty_analysis({"study_id": "mc", "objective_name": "cost", "mean_value": 4.5, "std_dev": 2.9})
         db.log_sensitivity_analysis([{"study_id": "mc", "parameter_name": "fuel", "parameter_index": 0,
                                       "objective_name": "cost", "sobol_total": 1.0, "importance_rank": 1}])
