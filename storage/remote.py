@@ -112,7 +112,12 @@ class RemoteClient:
                 if response.status_code in RETRY_STATUSES and safe and not last:
                     pass
                 else:
-                    payload = json.loads(response.content) if response.content else None
+                    try:
+                        payload = json.loads(response.content) if response.content else None
+                    except ValueError:  # not the server's answer: a proxy's error page, say
+                        raise errors.StorageUnavailableError(
+                            f"server {self.base_url} answered HTTP {response.status_code} with "
+                            f"{response.headers.get('content-type', 'no content type')}, not the API's JSON") from None
                     if response.status_code >= 400:
                         raise _error(payload, response.status_code)
                     return payload

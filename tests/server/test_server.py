@@ -335,3 +335,32 @@ def test_the_dspy_importer_records_through_the_server_unchanged(server, tmp_path
     with PromptOptimizationStore(tmp_path / "local.db", project_id="A") as local:
         direct = imported(local)
     assert through_server == direct and len(direct[1]) > 0
+
+
+def test_a_proxys_error_page_is_a_storage_fault_not_a_decoding_error():
+    """What answers is not the server (a proxy's HTML 502 page): after the retries, the client says so."""
+    import http.server
+    import threading
+
+    from storage.errors import StorageUnavailableError
+    from storage.remote import RemoteClient
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the standard library's name)
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html><body>502 Bad Gateway</body></html>")
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    client = RemoteClient(f"http://127.0.0.1:{proxy.server_port}", "hive_000000000000_x", retries=1)
+    try:
+        with pytest.raises(StorageUnavailableError, match="answered HTTP 502 with text/html"):
+            client.request("GET", f"{API}/whoami")
+    finally:
+        client.close()
+        proxy.shutdown()
