@@ -6,7 +6,7 @@ point. A study's fitness is its first objective (the store fills a missing fitne
 ``objectives[0]`` and ranks fitness in that objective's direction), so best-so-far curves and
 fitness distributions share an axis only when the first objectives agree in name and direction.
 
-Pure: studies come in as names, directions, numbers and the frames ``storage.queries`` returns;
+Pure: studies come in as names, directions, numbers and the frames ``storage.studies.queries`` returns;
 nothing here reads a database or draws.
 """
 from __future__ import annotations
@@ -94,7 +94,7 @@ def left_out_line(chart: str, reasons: Mapping[str, str]) -> str | None:
 
 def best_so_far_curves(histories: Mapping[str, pd.DataFrame], study_types: Mapping[str, str],
                        run_counts: Mapping[str, int]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Of ``storage.queries.get_convergence_history`` frames, those that go on one best-so-far-per-
+    """Of ``storage.studies.queries.get_convergence_history`` frames, those that go on one best-so-far-per-
     generation chart, and why the others do not. A MILP's rows number its solver's progress events
     (its first incumbent can be far off), so its x axis is not generations."""
     curves, left_out = {}, {}
@@ -158,7 +158,7 @@ def common_reference_point(space: ObjectiveSpace, points_min: Mapping[str, np.nd
 
 
 def generational_points(objectives: pd.DataFrame, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """From a ``storage.queries.study_objectives`` frame: the minimization-form points of the
+    """From a ``storage.studies.queries.study_objectives`` frame: the minimization-form points of the
     successful runs that have a generation number, and those generation numbers."""
     if objectives.empty:
         return np.empty((0, m)), np.empty(0, dtype=np.int64)

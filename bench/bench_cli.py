@@ -5,7 +5,7 @@ Measured, each a fresh process, median (and fastest) of --repeat runs:
 
 - ``python -c "pass"``, ``import sqlalchemy``, ``import pandas``: the floor.
 - ``import storage``; ``from storage import DatabaseMetadataService`` (what writing needs: SQLAlchemy,
-  alembic, pydantic); ``import storage.queries`` (what reading needs: pandas too).
+  alembic, pydantic); ``import storage.studies.queries`` (what reading needs: pandas too).
 - ``hive-cli --help``; ``hive-cli query list-studies --help`` (the start of a command: everything the
   CLI loads before the command's own work); ``hive-cli query list-studies`` on the demo database
   (the whole command, reads included).
@@ -118,7 +118,7 @@ def main() -> None:
         measure('python -c "import storage"', [PYTHON, "-c", "import storage"], "< 0.3 s")
         measure("from storage import DatabaseMetadataService", [PYTHON, "-c", "from storage import "
                 "DatabaseMetadataService"])
-        measure('python -c "import storage.queries"', [PYTHON, "-c", "import storage.queries"])
+        measure('python -c "import storage.studies.queries"', [PYTHON, "-c", "import storage.studies.queries"])
         measure("hive-cli --help", [HIVE_CLI, "--help"], "< 0.5 s")
         measure("hive-cli query list-studies --help (start of a command)",
                 [HIVE_CLI, "query", "list-studies", "--help"], "< 0.5 s")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage.prompt_optimization import PromptOptimizationStore  # noqa: E402
+from storage.prompts.store import PromptOptimizationStore  # noqa: E402
 
 PROJECTS = ("bench-a", "bench-b")
 OPTIMIZERS = ("miprov2", "bootstrap_fewshot", "bootstrap_fewshot_random_search", "copro", "gepa", "custom")

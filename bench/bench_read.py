@@ -8,11 +8,11 @@ Pareto flags, the final front and the convergence rows). Each study's evaluation
 the fly from a per-study seed, so a build never holds more than one study in memory and a rebuild
 (or a resumed build) writes exactly the same numbers.
 
-Measured, on one ``storage.reader.Reader`` per database through ``storage.queries`` (what the
+Measured, on one ``storage.reader.Reader`` per database through ``storage.studies.queries`` (what the
 dashboard and ``hive-cli`` call): the median over --repeat calls on random studies, after one warm-up
 call, of: list studies (the first page of 100, newest first, as the dashboard shows it), best designs (top 10), compare 5 studies, Pareto front,
 convergence history, first page of runs (50 rows sorted by fitness), and a full study CSV export
-(``storage.exports.export_study_table(..., "runs", "csv", path)``).
+(``storage.studies.exports.export_study_table(..., "runs", "csv", path)``).
 
     python bench/bench_read.py --keep /tmp/hive_bench                       # both sizes, both backends
     python bench/bench_read.py --keep /tmp/hive_bench --sizes 1000000 --backends sqlite
@@ -57,7 +57,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from storage import DatabaseMetadataService  # noqa: E402
-from storage import exports, migrate, queries  # noqa: E402
+from storage.studies import exports, queries
+from storage import migrate  # noqa: E402
 from storage.engine import create_engine, resolve_url  # noqa: E402
 from storage.reader import Reader  # noqa: E402
 
@@ -532,7 +533,7 @@ def render(sizes: list[int], backends: list[str], results: dict, builds: dict, o
         "# Read benchmark",
         "",
         f"{environment}. Median of {repeat} calls on random studies after one warm-up, one `Reader` per "
-        f"database, through `storage.queries` / `storage.exports`. Studies of {POPULATION} x {GENERATIONS} "
+        f"database, through `storage.studies.queries` / `storage.studies.exports`. Studies of {POPULATION} x {GENERATIONS} "
         f"evaluations, {PARAMETERS} parameters, 2 objectives, completed.",
         "",
         "| " + " | ".join(header) + " |",

@@ -13,6 +13,11 @@ counts as acknowledged when the call returned its run_ids. At the end, read back
 
     python bench/bench_server.py                       # SQLite file, 32 clients, 120 s, a kill at 40 s
     python bench/bench_server.py --db postgresql://hive:...@localhost/hive_bench --clients 32
+    python bench/bench_server.py --db postgresql://hive:...@localhost/hive_bench \
+        --serve-as postgresql://hive_app:...@localhost/hive_bench    # the server as the application role
+
+With ``--serve-as`` the server connects as that role (NOSUPERUSER NOBYPASSRLS, owning nothing), as
+the README's deployment does; the bench grants it first as ``--db``'s owner (``hive-cli db grant``).
 """
 from __future__ import annotations
 
@@ -34,8 +39,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from storage import DatabaseMetadataService  # noqa: E402
-from storage.engine import create_engine, resolve_url  # noqa: E402
+from storage.engine import create_engine, resolve_url, transaction  # noqa: E402
 from storage.keys import create_key  # noqa: E402
+from storage.privileges import grant_application_role  # noqa: E402
 
 
 class ServerProcess:
@@ -95,17 +101,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--kill-at", type=float, default=40, help="seconds into the load (0: no kill)")
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--serve-as", help="PostgreSQL: the application role's URL the server connects as")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hive_server_bench_"))
     db_url = args.db or f"sqlite:///{folder / 'hive.db'}"
     DatabaseMetadataService(db_url).close()
     owner = create_engine(resolve_url(db_url))
     keys = {f"P{p}": create_key(owner, f"P{p}", "bench")["key"] for p in range(args.projects)}
+    if args.serve_as:
+        with transaction(owner) as conn:
+            grant_application_role(conn, sa.make_url(args.serve_as).username)
     owner.dispose()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = ServerProcess(db_url, port, folder / "server.log")
+    server = ServerProcess(args.serve_as or db_url, port, folder / "server.log")
     first_start = server.start()
     base = f"http://127.0.0.1:{port}"
     own = {f"P{p}": {f"load_{i:02d}" for i in range(args.clients) if i % args.projects == p} for p in range(args.projects)}
@@ -145,7 +155,8 @@ def main() -> None:
     lost = sum(max(0, c["acknowledged"] - stored.get(c["study"], 0)) for c in clients)
     doubled = sum(stored[s] - distinct[s] for s in stored)
     result = {
-        "database": resolve_url(db_url).get_backend_name(), "clients": args.clients, "projects": args.projects,
+        "database": resolve_url(db_url).get_backend_name(),
+        "server_role": resolve_url(args.serve_as or db_url).username, "clients": args.clients, "projects": args.projects,
         "seconds": round(elapsed, 1), "batch": args.batch, "server_start_s": round(first_start, 2), "kill": restart,
         "acknowledged": acknowledged, "stored": sum(stored.values()), "lost": lost, "doubled": doubled,
         "unacknowledged_but_stored": sum(stored.values()) - acknowledged,

@@ -17,7 +17,7 @@ def convergence_figure(histories: dict[str, pd.DataFrame], log_y: bool = False, 
                        show: tuple[str, ...] = ("best_fitness", "average_fitness", "worst_fitness", "best_so_far"),
                        colors: dict[str, str] | None = None, value_title: str = "fitness",
                        title: str | None = None) -> go.Figure:
-    """One or more studies' histories (``storage.queries.get_convergence_history`` frames).
+    """One or more studies' histories (``storage.studies.queries.get_convergence_history`` frames).
     ``colors`` keeps a study's colour the same across charts; ``value_title`` names what fitness measures."""
     figure = go.Figure()
     dashes = {"best_fitness": "solid", "average_fitness": "dot", "worst_fitness": "dash", "best_so_far": "longdash"}

@@ -4,7 +4,7 @@ two groups drawn as the standard EAF plots (López-Ibáñez, Paquete and Stützl
 the first group attains more often, one where the second does, shaded by how much, between the
 grand best and grand worst attainment surfaces of both groups' runs.
 
-Builders take frames and arrays (``storage.experiments`` reads them); points of attainment sets come
+Builders take frames and arrays (``storage.studies.experiments`` reads them); points of attainment sets come
 in minimization form with the objectives' directions, and are drawn in the objectives' own units.
 """
 from __future__ import annotations

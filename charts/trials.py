@@ -1,7 +1,7 @@
 """Figures of a study's evaluations, as Optuna Dashboard shows them: history, learning curves,
 parameter importance, slice, contour, rank, EDF, timeline and parallel coordinates.
 
-Every builder takes DataFrames from ``storage.queries`` (already thinned for the browser) and returns
+Every builder takes DataFrames from ``storage.studies.queries`` (already thinned for the browser) and returns
 a titled figure with named axes. Points carry their run_id as ``customdata`` where a click should
 open the design. Evaluation outcomes have one colour each on every chart (``STATE_COLORS``).
 """

@@ -37,7 +37,7 @@ def _pair(ctx, param, text: str | None) -> tuple[str, str] | None:
 @click.pass_context
 def experiments(ctx, output_format):
     """Every experiment: its studies, runs and labels (name: how many values)."""
-    from storage import queries
+    from storage.studies import queries
 
     frame = queries.list_experiments(_reader(ctx))
     if output_format == "table":
@@ -68,8 +68,8 @@ def experiment(ctx, experiment, by, which, diff, output_format, output):
     group that is better."""
     if diff is not None and output is None:
         raise click.UsageError("--diff changes the chart only: add --output FILE.png or FILE.html", ctx)
-    from storage import queries
-    from storage.experiments import experiment_analysis
+    from storage.studies import queries
+    from storage.studies.experiments import experiment_analysis
 
     reader = _reader(ctx)
     studies = queries.experiment_studies(reader, experiment)   # an unknown experiment: one error line, exit 1
@@ -175,7 +175,7 @@ def _write_charts(analysis, output, diff) -> None:
 def decisions(ctx, study_id, output_format):
     """The decisions recorded on a study's front, the latest first: the chosen design with its objectives,
     the method and settings that ranked it, the rationale, who decided and when (UTC)."""
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     reader = _reader(ctx)
     study = queries.get_study(reader, study_id)

@@ -25,7 +25,7 @@ from .common import OutputFile, chart_only, db_option, format_of, label_pairs, p
 FORMATS = click.Choice(["table", "csv", "json"])
 CHART_FILE = OutputFile((".png", ".html", ".htm"))
 EXPORT_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
-# storage.queries.RUN_SORT_COLUMNS and storage.exports.EXPORT_TABLES, written out so that parsing and
+# storage.studies.queries.RUN_SORT_COLUMNS and storage.studies.exports.EXPORT_TABLES, written out so that parsing and
 # --help need no pandas; tests/test_import_cost.py checks they are the same.
 RUN_SORT_COLUMNS = ("evaluation_number", "generation_number", "fitness", "evaluation_time_seconds", "created_at")
 EXPORT_TABLES = ("runs", "convergence", "pareto", "uncertainty", "sensitivity")
@@ -59,7 +59,7 @@ def _emit(frame, output_format: str, columns: list[str] | None = None) -> None:
     if output_format == "json":
         click.echo(json.dumps([_json_safe(r) for r in _rows(frame)], indent=2, ensure_ascii=False, default=str))
     elif output_format == "csv":
-        from storage import exports
+        from storage.studies import exports
 
         click.echo(exports.to_safe_csv(frame).decode("utf-8"), nl=False)
     else:
@@ -98,7 +98,7 @@ def _format_option(function):
 def _fitness_label(study: dict) -> str:
     """What a study's fitness measures, e.g. ``total_cost (min)``."""
     from analysis.comparison import ObjectiveSpace
-    from storage import exports
+    from storage.studies import exports
 
     return ObjectiveSpace.of(exports.objective_names(study), study["objective_directions"]).fitness.label
 
@@ -112,7 +112,7 @@ def query() -> None:
 
 def _study_type(ctx, param, value: str | None) -> str | None:
     from storage.errors import ValidationError
-    from storage.queries import normalize_study_type
+    from storage.studies.queries import normalize_study_type
 
     try:
         return normalize_study_type(value)
@@ -122,7 +122,7 @@ def _study_type(ctx, param, value: str | None) -> str | None:
 
 def _day(ctx, param, value: str | None) -> str | None:
     if value is not None:
-        try:  # storage.queries reads a 10-character value as a day, a longer one as a moment
+        try:  # storage.studies.queries reads a 10-character value as a day, a longer one as a moment
             (date.fromisoformat if len(value) == 10 else datetime.fromisoformat)(value)
         except ValueError:
             raise click.BadParameter(f"{value!r}: a date, YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS)", ctx, param) from None
@@ -146,7 +146,7 @@ def _day(ctx, param, value: str | None) -> str | None:
 @click.pass_context
 def list_studies(ctx, study_type, status, text, created_from, created_to, limit, experiment, labels, output_format):
     """Studies, newest first."""
-    from storage import queries
+    from storage.studies import queries
 
     frame = queries.list_studies(_reader(ctx), study_type, status, text, created_from, created_to, limit,
                                  experiment=experiment, labels=labels)
@@ -166,7 +166,7 @@ def best_designs(ctx, study_id, limit, output_format):
     """Top designs of a study by fitness (in the study's direction), each design once, with how often
     it was evaluated and its linked simulation KPIs. The table has one column per objective and per
     parameter (param:NAME) and, when any design has one, per simulation KPI (sim:NAME)."""
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     reader = _reader(ctx)
     frame = queries.get_best_designs(reader, study_id, limit)
@@ -201,7 +201,7 @@ def compare(ctx, ids, output_format, output):
     fitness objective (a study's first objective)."""
     from analysis.comparison import ObjectiveSpace
     from charts.output import write_figure
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     reader = _reader(ctx)
     frame = queries.compare_studies(reader, ids)
@@ -232,7 +232,7 @@ def _comparison_charts(reader, studies: dict[str, dict], spaces: dict) -> tuple[
     from charts.convergence import convergence_figure, hypervolume_comparison_figure
     from charts.pareto import fronts_overlay_figure
     from charts.style import study_colors
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     ids = list(studies)
     colors = study_colors(ids)
@@ -281,7 +281,7 @@ def _comparison_charts(reader, studies: dict[str, dict], spaces: dict) -> tuple[
 def pareto_front(ctx, study_id, x_objective, y_objective, z_objective, output_format, output):
     """The non-dominated runs of a multi-objective study (also while it runs)."""
     chart_only(ctx, output, "x_objective", "y_objective", "z_objective")
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     reader = _reader(ctx)
     study = queries.get_study(reader, study_id)
@@ -317,7 +317,7 @@ def _write_pareto(reader, study_id: str, study: dict, names: list[str], spread, 
     from analysis import pareto as pareto_math
     from charts.output import write_figure
     from charts.pareto import pareto_figure
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     cloud = exports.spread_columns(queries.sample_study_runs(reader, study_id, 5000), study)
     knee = None
@@ -343,7 +343,7 @@ def convergence(ctx, ids, log_y, output_format, output):
     chart_only(ctx, output, "log_y")
     import pandas as pd
 
-    from storage import queries
+    from storage.studies import queries
 
     reader = _reader(ctx)
     histories = {sid: queries.get_convergence_history(reader, sid) for sid in ids}
@@ -371,7 +371,7 @@ def convergence(ctx, ids, log_y, output_format, output):
 @click.pass_context
 def uncertainty(ctx, study_id, output_format):
     """Per objective: mean, median, std, percentiles, VaR95 and CVaR95."""
-    from storage import queries
+    from storage.studies import queries
 
     _emit(queries.get_uncertainty_summary(_reader(ctx), study_id), output_format,
           ["objective_name", "mean_value", "median_value", "std_dev", "percentile_5", "percentile_50",
@@ -391,7 +391,7 @@ def uncertainty(ctx, study_id, output_format):
 def sensitivity(ctx, study_id, limit, measure, output_format, output):
     """Parameter importance, most important first."""
     chart_only(ctx, output, "measure")
-    from storage import queries
+    from storage.studies import queries
 
     reader = _reader(ctx)
     rankings = queries.get_sensitivity_rankings(reader, study_id, limit)
@@ -421,7 +421,7 @@ def sensitivity(ctx, study_id, limit, measure, output_format, output):
 @click.pass_context
 def runs(ctx, study_id, generation, sort, desc, limit, offset, output_format):
     """One page of a study's runs (the table: one column per objective)."""
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     reader = _reader(ctx)
     study = queries.get_study(reader, study_id)
@@ -447,7 +447,7 @@ def runs(ctx, study_id, generation, sort, desc, limit, offset, output_format):
 def export(ctx, study_id, table, output_format, output):
     """Write one of a study's tables to a file (CSV is spreadsheet-safe)."""
     output_format = format_of(output, output_format, EXPORT_SUFFIXES, ctx)
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     reader = _reader(ctx)
     total = queries.count_study_runs(reader, study_id) if table == "runs" else None
@@ -469,7 +469,7 @@ IMPORTANCE_METHODS = ("ped_anova", "fanova", "sobol")  # analysis.importance.MET
 
 def _objective_of(ctx, study_id: str, study: dict, name: str | None) -> tuple[int, str]:
     """(index, label) of the objective ``--objective`` names (default: the first)."""
-    from storage import exports
+    from storage.studies import exports
 
     names = exports.objective_names(study)
     if name is not None and name not in names:
@@ -497,7 +497,7 @@ def history(ctx, study_id, objective, by_time, output_format, output):
     pruned, failed) and the best feasible value so far: the convergence view of studies without
     generations (Optuna's optimization history). Above 5,000 evaluations, every k-th and each new best."""
     chart_only(ctx, output, "by_time")
-    from storage import queries
+    from storage.studies import queries
 
     reader = _reader(ctx)
     study = queries.get_study(reader, study_id)
@@ -531,7 +531,7 @@ def importance(ctx, study_id, method, recompute, objective, output_format, outpu
     """Parameter importance of any study with parameters, with Spearman's rank correlation as the quick
     measure. Read from the store; computed and stored first when there is none by this method, or the
     study has more evaluations than when it was computed (then a line on stderr says so)."""
-    from storage import queries
+    from storage.studies import queries
 
     reader = _reader(ctx)
     study = queries.get_study(reader, study_id)
@@ -554,7 +554,7 @@ def importance(ctx, study_id, method, recompute, objective, output_format, outpu
         from analysis.importance import METHODS
         from charts.output import write_figure
         from charts.trials import importance_figure
-        from storage import exports
+        from storage.studies import exports
 
         name = exports.objective_names(study)[k]
         _done(write_figure(importance_figure(stored, name, METHODS[method],
@@ -573,7 +573,7 @@ def importance(ctx, study_id, method, recompute, objective, output_format, outpu
 def slice_(ctx, study_id, params, objective, output_format, output):
     """The objective against each parameter, for evaluations that finished with a value (an even sample
     of at most 5,000): one row per evaluation, one column per parameter."""
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     reader = _reader(ctx)
     study = queries.get_study(reader, study_id)
@@ -610,7 +610,7 @@ def slice_(ctx, study_id, params, objective, output_format, output):
 def learning_curves(ctx, study_id, max_curves, output_format, output):
     """Intermediate values (Optuna's trial.report) by step, one row per (evaluation, step), with each
     evaluation's outcome (pruned ones say so); at most 200 points per curve."""
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     reader = _reader(ctx)
     study = queries.get_study(reader, study_id)

@@ -46,7 +46,7 @@ format_option = click.option("--format", "output_format", type=FORMATS, default=
 
 
 def _store(ctx: click.Context):
-    from storage.prompt_optimization import PromptOptimizationStore
+    from storage.prompts.store import PromptOptimizationStore
 
     store = PromptOptimizationStore(settings(ctx).get("db_url"), project_id=project_of(ctx))
     ctx.call_on_close(store.close)
@@ -100,8 +100,8 @@ def _why_no_runs(ctx: click.Context, store) -> str:
 
 
 def _projects_with_runs(db_url: str | None) -> list[tuple[str, int]]:
-    from storage import queries
-    from storage.prompt_optimization import PromptOptimizationStore
+    from storage.studies import queries
+    from storage.prompts.store import PromptOptimizationStore
     from storage.reader import Reader
 
     reader = Reader(db_url)
@@ -246,7 +246,7 @@ def render(rows: list[dict], columns: list[str] | None, output_format: str) -> s
         return json.dumps([{c: _json_safe(r.get(c)) for c in columns} for r in rows], indent=2,
                           ensure_ascii=False) + "\n"
     if output_format == "csv":
-        from storage.exports import neutralize_cell  # imports pandas: only CSV needs it
+        from storage.studies.exports import neutralize_cell  # imports pandas: only CSV needs it
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

@@ -74,13 +74,13 @@ from typing import Any
 
 from storage.errors import ValidationError
 from storage.jsonfields import short_repr
-from storage.prompt_optimization import PromptOptimizationStore
-from storage.prompt_records import MIPROv2Config, round_score
+from storage.prompts.store import PromptOptimizationStore
+from storage.prompts.records import MIPROv2Config, round_score
 
 _INDEX_KEY = re.compile(r"^(\d+)_predictor_(instruction|demos)$")
 _MB, _FULL = "mb_score", "full_eval_score"
 _NOTHING = "; nothing was written"
-# MIPROv2's compile arguments and attributes that its typed config (storage.prompt_records) takes.
+# MIPROv2's compile arguments and attributes that its typed config (storage.prompts.records) takes.
 _MIPRO_CONFIG_KEYS = tuple(k for k in MIPROv2Config.model_fields if k not in ("model", "prompt_model", "task_model"))
 _RANDOM_SEARCH_ATTRIBUTES = {  # config key -> BootstrapFewShotWithRandomSearch attribute
     "max_bootstrapped_demos": "max_num_samples", "max_labeled_demos": "max_labeled_demos",
@@ -170,7 +170,7 @@ def trial_logs_of(source: Any) -> dict[int, dict]:
 
 
 def iterations_from_trial_logs(trial_logs: Any, *, score_scale: float = 100.0) -> list[dict]:
-    """Iteration records (``storage.prompt_records.IterationRecord`` fields) from MIPROv2's log."""
+    """Iteration records (``storage.prompts.records.IterationRecord`` fields) from MIPROv2's log."""
     return _replay_miprov2(trial_logs_of(trial_logs), _check_scale(score_scale))["iterations"]
 
 

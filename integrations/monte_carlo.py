@@ -3,8 +3,8 @@
 ``run_monte_carlo`` draws samples of the uncertain parameters, evaluates the user's function on
 each, records every sample as a run of a new ``monte_carlo`` study (in batches, so a long study
 shows progress), records the sampling design in the study's ``metadata_json`` (key ``"sampling"``,
-see ``storage.monte_carlo``), marks the study completed and stores and returns the uncertainty and
-sensitivity analysis of ``storage.monte_carlo.analyze_monte_carlo``.
+see ``storage.studies.monte_carlo``), marks the study completed and stores and returns the uncertainty and
+sensitivity analysis of ``storage.studies.monte_carlo.analyze_monte_carlo``.
 
 Parameters are given as ``name -> distribution``: a frozen ``scipy.stats`` distribution
 (``stats.norm(100, 5)``, ``stats.triang(0.5, loc=1, scale=2)``...) or a ``(low, high)`` pair for a
@@ -41,7 +41,7 @@ import numpy as np
 from SALib.sample import sobol as sobol_sample
 
 from storage.errors import ValidationError
-from storage.monte_carlo import RANDOM, SALTELLI, SAMPLING_KEY
+from storage.studies.monte_carlo import RANDOM, SALTELLI, SAMPLING_KEY
 
 DEFAULT_BATCH_SIZE = 1_000
 _ERROR_TEXT_LIMIT = 500

@@ -99,9 +99,9 @@ import sqlalchemy as sa
 from optuna.distributions import CategoricalDistribution, distribution_to_json
 from optuna.trial import TrialState
 
-from storage.columns import from_columns
+from storage.studies.columns import from_columns
 from storage.errors import HiveError, NotFoundError, ValidationError
-from storage.records import validate_intermediate_values
+from storage.studies.records import validate_intermediate_values
 
 GENETIC = "genetic_algorithm"
 EVOLUTION_STRATEGY = "evolution_strategy"

@@ -15,8 +15,8 @@ from charts.distributions import fitness_distribution_figure
 from charts.pareto import fronts_overlay_figure
 from charts.style import study_colors
 from reports.study_report import study_report
-from storage import exports, queries
-from storage.exports import to_safe_csv
+from storage.studies import exports, queries
+from storage.studies.exports import to_safe_csv
 from storage.errors import HiveError
 from ui import urlstate
 from ui.compare_cache import space_of, study_reads

@@ -9,7 +9,7 @@ from analysis.comparison import ObjectiveSpace
 from charts.convergence import (convergence_figure, gap_figure, metric_figure, not_drawn_line, solver_progress_figure,
                                 why_not_drawn)
 from charts.style import study_colors
-from storage import exports, queries
+from storage.studies import exports, queries
 from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import reader

@@ -3,7 +3,7 @@ import functools
 
 import streamlit as st
 
-from storage import exports, queries
+from storage.studies import exports, queries
 from storage.errors import HiveError
 from storage.reader import run_user_sql
 from ui import urlstate

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from storage import exports, queries
+from storage.studies import exports, queries
 from storage.errors import HiveError, NotFoundError
 from ui import urlstate
 from ui.connection import reader

@@ -2,12 +2,12 @@
 would: per group n, median and IQR with a box/strip chart; every pair of groups with the two-sided
 Mann-Whitney U test (Holm-corrected) and the Vargha-Delaney A12 effect size; convergence across seeds
 as median and inter-quartile band; for two objectives the attainment surfaces and the attainment
-difference of two groups. The numbers come from ``storage.experiments``."""
+difference of two groups. The numbers come from ``storage.studies.experiments``."""
 import streamlit as st
 
 from charts.experiments import (attainment_difference_figure, attainment_surfaces_figure, convergence_band_figure,
                                 group_colors, measure_by_group_figure)
-from storage import queries
+from storage.studies import queries
 from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import reader

@@ -8,7 +8,7 @@ import streamlit as st
 from analysis import pareto
 from charts.decisions import mark_decision, mark_ranking
 from charts.pareto import front_frame, inside, parallel_coordinates_figure, pareto_figure
-from storage import exports, queries
+from storage.studies import exports, queries
 from ui import urlstate
 from ui.connection import reader
 from ui.decisions import SHORT_NAMES, decision_history, rank_front, ranking_controls, record_form, score_words

@@ -10,7 +10,7 @@ import streamlit as st
 
 from charts.prompts import iteration_scores_figure, score_cost_figure
 from integrations.dspy_import import candidate_summary
-from storage import queries
+from storage.studies import queries
 from storage.engine import DEFAULT_PROJECT
 from storage.errors import HiveError
 from ui import urlstate

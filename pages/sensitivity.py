@@ -5,7 +5,7 @@ import streamlit as st
 
 from charts.distributions import risk_distribution_figure
 from charts.sensitivity import MEASURES, sensitivity_bars, sensitivity_heatmap
-from storage import exports, queries
+from storage.studies import exports, queries
 from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import reader

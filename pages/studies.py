@@ -5,7 +5,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from storage import queries
+from storage.studies import queries
 from storage.errors import HiveError
 from storage.schema import STUDY_TYPES
 from ui import urlstate

@@ -6,7 +6,7 @@ import streamlit as st
 
 from charts.distributions import parameter_histograms_figure
 from reports.study_report import study_report
-from storage import exports, queries
+from storage.studies import exports, queries
 from ui import urlstate
 from ui.connection import reader
 from ui.decisions import decision_history, latest_decision

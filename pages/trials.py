@@ -15,7 +15,7 @@ import streamlit as st
 from analysis.importance import METHODS
 from charts import trials as charts
 from charts.style import study_colors
-from storage import exports, queries
+from storage.studies import exports, queries
 from storage.errors import HiveError
 from ui import urlstate
 from ui.connection import configured_url, reader

@@ -13,7 +13,7 @@ from analysis.comparison import (ObjectiveSpace, best_so_far_curves, compare_hyp
 from charts.convergence import convergence_figure, hypervolume_comparison_figure
 from charts.pareto import fronts_overlay_figure
 from charts.style import study_colors
-from storage import exports, queries
+from storage.studies import exports, queries
 from storage.reader import Reader
 
 

@@ -22,7 +22,7 @@ from charts.convergence import convergence_figure
 from charts.decisions import mark_decision
 from charts.pareto import pareto_figure
 from charts.sensitivity import sensitivity_heatmap
-from storage import exports, queries
+from storage.studies import exports, queries
 from storage.engine import display_url
 from storage.reader import Reader
 

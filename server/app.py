@@ -14,12 +14,16 @@ from __future__ import annotations
 import html
 import inspect
 import json
+import re
+import shutil
+import tempfile
 import threading
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,6 +35,7 @@ from storage.keys import KeyChecker
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # 32 MiB: a batch of ~100,000 evaluations as JSON
 MAX_JSON_DEPTH = 32
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -168,6 +173,8 @@ def create_app(db_url: str | None = None, *, max_body_bytes: int = MAX_BODY_BYTE
                 target = getattr(projects.get(kind, project), route.method)
                 if route.batch and request.headers.get("idempotency-key"):
                     kwargs["idempotency_key"] = request.headers["idempotency-key"]
+                if route.download:
+                    return await download(route, target, kwargs)
                 try:
                     inspect.signature(target).bind(**kwargs)
                 except TypeError as error:
@@ -179,6 +186,21 @@ def create_app(db_url: str | None = None, *, max_body_bytes: int = MAX_BODY_BYTE
 
         handle.__name__ = route.method
         return handle
+
+    async def download(route: Route, target, kwargs: dict) -> Response:
+        # Written whole to a temporary file first: a refusal still answers with its status and
+        # message, and a million-row table streams from disk, not memory.
+        folder = tempfile.mkdtemp(prefix="hive-export-")
+        try:
+            output_format = kwargs.get("output_format", "csv")
+            name = "_".join(re.sub(r"[^A-Za-z0-9._-]+", "-", str(kwargs[arg])) for arg in route.path_args)
+            path = f"{folder}/{name}.{output_format}"
+            rows = await run_in_threadpool(target, **kwargs, path=path)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return FileResponse(path, media_type=MEDIA_TYPES[output_format], filename=f"{name}.{output_format}",
+                            headers={"X-Rows": str(rows)}, background=BackgroundTask(shutil.rmtree, folder, True))
 
     for kind, routes in (("studies", STUDY_ROUTES), ("prompts", PROMPT_ROUTES)):
         for route in routes:

@@ -23,10 +23,10 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .prompt_optimization import PromptOptimizationStore
-    from .service import DatabaseMetadataService
+    from .prompts.store import PromptOptimizationStore
+    from .studies.service import DatabaseMetadataService
 
-_LAZY = {"DatabaseMetadataService": ".service", "PromptOptimizationStore": ".prompt_optimization"}
+_LAZY = {"DatabaseMetadataService": ".studies.service", "PromptOptimizationStore": ".prompts.store"}
 
 
 def __getattr__(name: str):

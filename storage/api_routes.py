@@ -4,7 +4,9 @@
 A route names the method, the HTTP verb and the path; ``{name}`` in the path is that argument. For
 GET the other arguments are query parameters, converted by ``query``'s types (a list type repeats
 the parameter: ``?study_id=a&study_id=b``); for other verbs they are the JSON body: the one argument
-named by ``body`` as the whole body, or an object of every argument.
+named by ``body`` as the whole body, or an object of every argument. A ``download`` route answers a
+file, not JSON: the server writes it with the method (``path`` a temporary file) and sends it, and the
+client writes what it receives to the caller's ``path``.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ class Route:
     body: str | None = None  # the argument that is the whole JSON body
     query: dict[str, type] = field(default_factory=dict)  # GET: argument -> type (list: repeated)
     batch: bool = False  # a batch write: takes an Idempotency-Key
+    download: bool = False  # answers a file: the argument ``path`` is where it goes (server: a temporary file)
     summary: str = ""
 
     @property
@@ -70,6 +73,9 @@ STUDY_ROUTES = [
     Route("get_sensitivity_rankings", "GET", f"{API}/studies/{{study_id}}/sensitivity", query={"limit": int},
           summary="Parameters by importance"),
     Route("get_decisions", "GET", f"{API}/studies/{{study_id}}/decisions", summary="Decisions, latest first"),
+    Route("export_study_table", "GET", f"{API}/studies/{{study_id}}/exports/{{table}}",
+          query={"output_format": str}, download=True,
+          summary="A study's table (runs, convergence, pareto, uncertainty, sensitivity) as csv, json or parquet"),
     Route("compare_studies", "GET", f"{API}/compare", query={"study_ids": list}, summary="Studies side by side"),
     Route("list_experiments", "GET", f"{API}/experiments", summary="Experiments"),
 ]

@@ -62,7 +62,7 @@ def grant_application_role(conn: Connection, role: str, *, read_only: bool = Fal
     quote = conn.dialect.identifier_preparer.quote
     grantee, where = quote(role), quote(schema)
     statements = [f"GRANT USAGE ON SCHEMA {where} TO {grantee}"]
-    if not read_only:  # batches are copied into a temporary table first (storage.writer.bulk_insert)
+    if not read_only:  # batches are copied into a temporary table first (storage.batches.bulk_insert)
         database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
         statements.append(f"GRANT TEMPORARY ON DATABASE {quote(database)} TO {grantee}")
     for name, kind in objects:

@@ -17,6 +17,7 @@ import json
 import os
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from . import errors
@@ -35,7 +36,8 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "to_pydict"):  # pyarrow Table
         return value.to_pydict()
     if hasattr(value, "to_dict") and hasattr(value, "columns"):  # pandas DataFrame: missing -> None
-        return {str(c): [None if _missing(v) else v for v in value[c].tolist()] for c in value.columns}
+        cells = value.astype(object).where(value.notna(), None)
+        return {str(c): cells[c].tolist() for c in cells.columns}
     if hasattr(value, "tolist"):  # numpy array or scalar
         return value.tolist()
     if isinstance(value, (dt.datetime, dt.date)):
@@ -49,21 +51,12 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} cannot be sent to the server")
 
 
-def _missing(value: Any) -> bool:
-    try:
-        import pandas as pd
-
-        return value is not None and not isinstance(value, (list, dict)) and bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _error(payload: Any, status: int) -> errors.HiveError:
     name = payload.get("error") if isinstance(payload, dict) else None
     message = payload.get("message") if isinstance(payload, dict) else None
     cls = getattr(errors, name, None) if isinstance(name, str) else None
     if name == "NotEnoughEvaluationsError":
-        from .importance import NotEnoughEvaluationsError as cls
+        from .studies.importance import NotEnoughEvaluationsError as cls
     if not (isinstance(cls, type) and issubclass(cls, errors.HiveError)):
         cls = errors.HiveError
     error = cls.__new__(cls)  # the message as the server wrote it, whatever the class's constructor takes
@@ -89,7 +82,9 @@ class RemoteClient:
         self._http.close()
 
     def request(self, verb: str, path: str, *, params: Any = None, body: Any = None, safe: bool = True,
-                idempotency_key: str | None = None) -> Any:
+                idempotency_key: str | None = None, into: Path | None = None) -> Any:
+        """The answer's JSON; with ``into``, a file answer is written there (beside it, then renamed)
+        and its ``X-Rows`` header returned."""
         import httpx
 
         content = None if body is None else json.dumps(body, default=_jsonable).encode()
@@ -99,7 +94,12 @@ class RemoteClient:
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                response = self._http.request(verb, path, params=params, content=content, headers=headers)
+                with self._http.stream(verb, path, params=params, content=content, headers=headers) as response:
+                    if not (response.status_code in RETRY_STATUSES and safe and not last):
+                        if into is not None and response.status_code < 400:
+                            return _save(response, into)
+                        response.read()
+                        return self._answer(response)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:  # never reached the server
                 if last:
                     raise errors.StorageUnavailableError(f"server {self.base_url} is unreachable: {error}") from None
@@ -108,21 +108,35 @@ class RemoteClient:
                     raise errors.StorageUnavailableError(
                         f"server {self.base_url} did not answer ({type(error).__name__}: {error}); "
                         + ("" if safe else "the request may or may not have been carried out")) from None
-            else:
-                if response.status_code in RETRY_STATUSES and safe and not last:
-                    pass
-                else:
-                    try:
-                        payload = json.loads(response.content) if response.content else None
-                    except ValueError:  # not the server's answer: a proxy's error page, say
-                        raise errors.StorageUnavailableError(
-                            f"server {self.base_url} answered HTTP {response.status_code} with "
-                            f"{response.headers.get('content-type', 'no content type')}, not the API's JSON") from None
-                    if response.status_code >= 400:
-                        raise _error(payload, response.status_code)
-                    return payload
             time.sleep(min(0.2 * 2 ** attempt, 5.0))
         raise errors.StorageUnavailableError(f"server {self.base_url}: no answer after {self.retries} retries")
+
+    def _answer(self, response: Any) -> Any:
+        try:
+            payload = json.loads(response.content) if response.content else None
+        except ValueError:  # not the server's answer: a proxy's error page, say
+            raise errors.StorageUnavailableError(
+                f"server {self.base_url} answered HTTP {response.status_code} with "
+                f"{response.headers.get('content-type', 'no content type')}, not the API's JSON") from None
+        if response.status_code >= 400:
+            raise _error(payload, response.status_code)
+        return payload
+
+
+def _save(response: Any, path: Path) -> int:
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as handle:
+            for chunk in response.iter_bytes():
+                handle.write(chunk)
+        partial.replace(path)
+    except OSError as error:  # as the local export says it
+        partial.unlink(missing_ok=True)
+        raise errors.HiveError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return int(response.headers.get("x-rows", 0))
 
 
 class _Remote:
@@ -157,11 +171,12 @@ class _Remote:
 
     def _call(self, route: Route, arguments: dict) -> Any:
         path = route.path.format(**{name: _segment(arguments.pop(name)) for name in route.path_args})
+        into = Path(arguments.pop("path")) if route.download else None
         if route.verb == "GET":
             params = [(k, _query_text(v)) for k, value in arguments.items() if value is not None
                       for v in (value if isinstance(value, (list, tuple)) else [value])]
             params = [(k, json.dumps(v) if isinstance(v, dict) else v) for k, v in params]
-            return self._client.request("GET", path, params=params)
+            return self._client.request("GET", path, params=params, into=into)
         key = arguments.pop("idempotency_key", None) or (uuid.uuid4().hex if route.batch else None)
         body = arguments.pop(route.body) if route.body is not None else (arguments or None)
         safe = route.batch or route.verb == "DELETE"
@@ -221,20 +236,19 @@ def remote_class(local: type, routes: list[Route]) -> type:
     return type(f"Remote{local.__name__}", (_Remote,), namespace)
 
 
+_ROUTES = {"DatabaseMetadataService": STUDY_ROUTES, "PromptOptimizationStore": PROMPT_ROUTES}
 _CLASSES: dict[str, type] = {}
 
 
-def remote_service():
-    if "studies" not in _CLASSES:
-        from .service import DatabaseMetadataService
+def new_instance(cls: type, local: type, url_or_path: Any, options: dict) -> Any:
+    """``local.__new__``: a server's URL (given, or in ``$HIVE_DB_URL``) opens ``local``'s remote
+    class with ``options``; anything else (or a subclass) makes an instance of ``cls`` as usual."""
+    from .engine import DEFAULT_PATH_ENV
 
-        _CLASSES["studies"] = remote_class(DatabaseMetadataService, STUDY_ROUTES)
-    return _CLASSES["studies"]
-
-
-def remote_prompt_store():
-    if "prompts" not in _CLASSES:
-        from .prompt_optimization import PromptOptimizationStore
-
-        _CLASSES["prompts"] = remote_class(PromptOptimizationStore, PROMPT_ROUTES)
-    return _CLASSES["prompts"]
+    target = url_or_path if url_or_path is not None else os.environ.get(DEFAULT_PATH_ENV)
+    if cls is not local or not is_remote(target):
+        return object.__new__(cls)
+    options.pop("project_name", None)  # the prompt store's: the server's project already has its name
+    if local.__name__ not in _CLASSES:
+        _CLASSES[local.__name__] = remote_class(local, _ROUTES[local.__name__])
+    return _CLASSES[local.__name__](target, **options)

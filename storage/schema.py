@@ -9,7 +9,7 @@ Conventions, the same on SQLite and PostgreSQL:
 - Timestamps are TEXT, ``YYYY-MM-DD HH:MM:SS`` in UTC, the format of SQLite's own
   ``CURRENT_TIMESTAMP``; they sort as text and DuckDB casts them to TIMESTAMP.
 - Floating point is REAL on SQLite and DOUBLE PRECISION on PostgreSQL (never PostgreSQL's 4-byte
-  REAL). See ``storage.records`` for which fields accept NaN and infinities.
+  REAL). See ``storage.studies.records`` for which fields accept NaN and infinities.
 
 Deviations from the seed, each on purpose:
 - ``study_runs``: ``evaluation_number`` is NOT NULL and unique per study (the store assigns it when
@@ -86,7 +86,7 @@ studies = sa.Table(
     sa.Column("parameter_names", sa.Text),
     # Labels of categorical parameters, whose values are stored as the index of the choice.
     sa.Column("parameter_choices", sa.Text),
-    # No names were declared: the store keeps the union of the names the runs give (storage.designs).
+    # No names were declared: the store keeps the union of the names the runs give (storage.studies.designs).
     sa.Column("parameter_names_from_runs", sa.Boolean, nullable=False, server_default=sa.false()),
     # Studies of one problem (algorithms x seeds) share an experiment; labels say which is which.
     sa.Column("experiment", sa.Text),
@@ -174,7 +174,7 @@ study_runs = sa.Table(
     sa.Column("metadata_json", sa.Text),
     # The optimizer's own state where it says more than simulation_status (Optuna: complete, pruned, fail).
     sa.Column("run_state", sa.Text),
-    # Which design this evaluation is (storage.designs): equal keys, same parameter values and names.
+    # Which design this evaluation is (storage.studies.designs): equal keys, same parameter values and names.
     sa.Column("design_key", sa.BigInteger),
     sa.CheckConstraint(_in("simulation_status", SIMULATION_STATUSES), name="simulation_status"),
     # A plain study_id index would repeat the leading column of the four below (and cost a quarter

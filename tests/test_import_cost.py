@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_import_storage_imports_only_the_errors():
 
 @pytest.mark.parametrize("statement", [
     "from storage import DatabaseMetadataService",
-    "from storage.prompt_optimization import PromptOptimizationStore",
+    "from storage.prompts.store import PromptOptimizationStore",
     "from storage import HiveError, PromptOptimizationStore, ValidationError",
 ])
 def test_the_write_api_needs_no_heavy_library(statement):
@@ -54,13 +55,31 @@ def test_the_write_api_needs_no_heavy_library(statement):
 def test_documented_imports_still_work():
     import storage
     from storage import DatabaseMetadataService, HiveError, PromptOptimizationStore
-    from storage.prompt_optimization import PromptOptimizationStore as Direct
+    from storage.prompt_optimization import PromptOptimizationStore as Documented  # earlier READMEs' path
+    from storage.prompts.store import PromptOptimizationStore as Direct
 
-    assert PromptOptimizationStore is Direct and issubclass(storage.UnknownStudyError, HiveError)
-    assert DatabaseMetadataService.__module__ == "storage.service"
+    assert PromptOptimizationStore is Direct is Documented and issubclass(storage.UnknownStudyError, HiveError)
+    assert DatabaseMetadataService.__module__ == "storage.studies.service"
     assert set(storage.__all__) <= set(dir(storage)) | {"DatabaseMetadataService", "PromptOptimizationStore"}
     with pytest.raises(AttributeError):
         storage.NoSuchThing  # noqa: B018
+
+
+def test_every_import_the_readme_shows_works():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    statements = sorted(set(re.findall(r"^\s*(from (?:storage|integrations|analysis)[\w.]* import [\w, ]+)$", readme, re.M)))
+    assert len(statements) >= 4, statements
+    for statement in statements:
+        exec(statement, {})  # noqa: S102: README text, not user input
+
+
+def test_the_server_calls_only_the_storage_api():
+    """The server is its own package: no SQL, no ORM, none of the domains' internals."""
+    source = (Path(__file__).resolve().parents[1] / "server" / "app.py").read_text()
+    imported = set(re.findall(r"^\s*(?:from|import) ([\w.]+)", source, re.M))
+    assert not {m for m in imported if m.split(".")[0] in ("sqlalchemy", "duckdb", "psycopg", "sqlite3")}
+    assert {m for m in imported if m.startswith("storage")} <= {
+        "storage", "storage.api_routes", "storage.engine", "storage.errors", "storage.keys"}
 
 
 def test_hive_cli_help_imports_no_heavy_library():
@@ -117,7 +136,8 @@ def test_every_command_starts_without_heavy_libraries():
 def test_option_values_written_out_in_the_cli_match_storage():
     """The CLI spells these tuples out so its help needs no pandas or SQLAlchemy; they must not drift."""
     from hive_cli import query, runs
-    from storage import exports, queries, schema
+    from storage.studies import exports, queries
+    from storage import schema
 
     assert query.RUN_SORT_COLUMNS == queries.RUN_SORT_COLUMNS
     assert query.EXPORT_TABLES == exports.EXPORT_TABLES

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.comparison import ObjectiveSpace
-from storage import exports, queries
+from storage.studies import exports, queries
 from ui.pickers import default_group, study_catalog
 
 

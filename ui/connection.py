@@ -73,7 +73,7 @@ def dashboard_project() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _prompt_store_for(url: str, project_id: str):
-    from storage.prompt_optimization import PromptOptimizationStore
+    from storage.prompts.store import PromptOptimizationStore
 
     return PromptOptimizationStore(url, project_id=project_id)
 

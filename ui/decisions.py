@@ -17,7 +17,7 @@ from analysis import decisions
 from storage.engine import default_database_path
 from storage.errors import HiveError
 from ui import urlstate
-from ui.connection import configured_url
+from ui.connection import configured_url, dashboard_project
 from ui.tables import display_frame
 from ui.text import plain, show_error
 
@@ -139,7 +139,7 @@ def write_decision(record: dict) -> int:
     """The dashboard's one write: through the store's API, on a connection opened for it."""
     from storage import DatabaseMetadataService
 
-    with DatabaseMetadataService(configured_url() or str(default_database_path())) as store:
+    with DatabaseMetadataService(configured_url() or str(default_database_path()), project_id=dashboard_project()) as store:
         try:
             return store.record_decision(record)
         except HiveError:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from charts.output import figure_to_html, figure_to_png
 from storage.errors import HiveError
-from storage.exports import to_safe_csv
+from storage.studies.exports import to_safe_csv
 
 
 def _file_stem(name: str) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from storage import queries
-from storage.experiments import ExperimentAnalysis, experiment_analysis, grouping
+from storage.studies import queries
+from storage.studies.experiments import ExperimentAnalysis, experiment_analysis, grouping
 
 
 def default_grouping(members: pd.DataFrame, experiment: str) -> tuple[str | None, list[str]]:

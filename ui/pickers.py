@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.comparison import ObjectiveSpace
-from storage import queries
+from storage.studies import queries
 from storage.errors import HiveError
 from storage.reader import Reader
 from ui import urlstate

@@ -20,8 +20,8 @@ import streamlit as st
 
 # What the other pages import on their first visit (the first page has imported the rest).
 MODULES = ("plotly.graph_objects", "charts.convergence", "charts.pareto", "charts.distributions", "charts.sensitivity",
-           "analysis.comparison", "analysis.sensitivity", "analysis.uncertainty", "storage.exports",
-           "storage.prompt_optimization")
+           "analysis.comparison", "analysis.sensitivity", "analysis.uncertainty", "storage.studies.exports",
+           "storage.prompts.store")
 DELAY_S = 1.5
 MAX_WAIT_S = 10.0   # a page that runs longer (or a session that hangs) does not hold the warm-up forever
 
@@ -104,7 +104,7 @@ def _draw(kind: str) -> None:
 @st.cache_resource(show_spinner=False)
 def _started(url: str) -> threading.Thread | None:
     # The cached objects are made here, in the script's thread; the thread only uses them.
-    from storage import queries
+    from storage.studies import queries
     from storage.errors import HiveError
     from ui.connection import _prompt_store_for, _reader_for, dashboard_project
 

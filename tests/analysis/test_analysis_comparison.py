@@ -33,7 +33,7 @@ def grid_hypervolume(points_min, reference) -> float:
 
 
 def objectives_frame(generations, objectives, directions, valid=None) -> pd.DataFrame:
-    """The shape ``storage.queries.study_objectives`` returns (minimization form under ``min_<i>``)."""
+    """The shape ``storage.studies.queries.study_objectives`` returns (minimization form under ``min_<i>``)."""
     objectives = np.asarray(objectives, dtype=float).reshape(len(generations), len(directions))
     frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(len(generations))],
                           "generation_number": np.asarray(generations, dtype=float),

@@ -36,7 +36,7 @@ def test_the_pages_imports_are_the_ones_preloaded():
                 expected |= {n.split(" as ")[0].strip() for n in plain.split(",")}
     assert APP_DIR == REPO
     assert set(page_modules()) == expected
-    assert {"pandas", "plotly.graph_objects", "storage.queries", "charts.pareto"} <= expected
+    assert {"pandas", "plotly.graph_objects", "storage.studies.queries", "charts.pareto"} <= expected
 
 
 def test_preload_imports_submodules_and_skips_names_that_are_not_modules():

@@ -220,7 +220,7 @@ def build_dataset(url: str) -> None:
                             "parameter_vector": [1.0], "objectives": [1.0, 1.0]}])
         db.update_study_status("md_runs", "failed")
 
-    from storage.prompt_optimization import PromptOptimizationStore
+    from storage.prompts.store import PromptOptimizationStore
 
     with PromptOptimizationStore(url, project_id="proj-a", project_name="Project A") as store:
         store.create_run({"id": "run-good", "name": "MIPRO light", "optimizer_type": "miprov2", "status": "running",
@@ -1118,7 +1118,7 @@ def test_prompt_optimization_shows_what_each_dspy_iteration_evaluated(monkeypatc
     from dspy_runs import MeteredLM, TwoStep, answers  # tests/dspy_runs.py
 
     from integrations.dspy_import import DSPyRecorder, import_miprov2
-    from storage.prompt_optimization import PromptOptimizationStore
+    from storage.prompts.store import PromptOptimizationStore
 
     data = [dspy.Example(question=f"What is 2+2 ({i})?", answer="4").with_inputs("question") for i in range(24)]
     lm = MeteredLM(answers(11, True))

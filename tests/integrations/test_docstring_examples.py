@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "storage.monte_carlo",
+    "storage.studies.monte_carlo",
     "integrations.pymoo_recorder",
     "integrations.monte_carlo",
     "integrations.highs_milp",

@@ -1,5 +1,5 @@
 """An experiment made of real optimizer runs, on SQLite and PostgreSQL: two pymoo algorithms x five
-seeds on ZDT1 recorded with experiment and labels, then compared by ``storage.experiments``.
+seeds on ZDT1 recorded with experiment and labels, then compared by ``storage.studies.experiments``.
 
 The numbers are checked against independent references: every study's hypervolume by pymoo's own
 indicator on the objectives read back with plain SQL (on the reference point worked out here), the
@@ -46,7 +46,7 @@ def test_two_algorithms_by_five_seeds_on_zdt1_show_the_expected_winner(service, 
                                     study={"experiment": "zdt1 budget 500", "labels": {"algorithm": algorithm, "seed": seed}})
             recorder.complete(minimize(problem, make(), ("n_gen", 25), seed=seed, callback=recorder))
 
-    from storage.experiments import experiment_analysis
+    from storage.studies.experiments import experiment_analysis
 
     analysis = experiment_analysis(service.reader, "zdt1 budget 500")   # groups by "algorithm"
 

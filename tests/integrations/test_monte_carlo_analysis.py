@@ -1,4 +1,4 @@
-"""storage.monte_carlo.analyze_monte_carlo on SQLite and PostgreSQL: what it stores, read back with
+"""storage.studies.monte_carlo.analyze_monte_carlo on SQLite and PostgreSQL: what it stores, read back with
 plain SQL, against known answers (the Ishigami function's analytic Sobol' indices) and numpy."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from SALib.sample import sobol as sobol_sample
 
 from storage import HiveError, ValidationError
-from storage.monte_carlo import NotEnoughSamplesError, analyze_monte_carlo
+from storage.studies.monte_carlo import NotEnoughSamplesError, analyze_monte_carlo
 
 A, B = 7.0, 0.1
 NAMES = ["x1", "x2", "x3"]

@@ -23,7 +23,8 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from integrations.optuna_import import import_optuna_study
-from storage import DatabaseMetadataService, NotFoundError, ValidationError, exports, queries
+from storage import DatabaseMetadataService, NotFoundError, ValidationError
+from storage.studies import exports, queries
 
 TOKENS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 IMPORTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)

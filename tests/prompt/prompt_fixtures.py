@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 import conftest  # tests/conftest.py
 from conftest import as_role, create_pg_database, drop_pg_database
-from storage.prompt_optimization import PromptOptimizationStore
+from storage.prompts.store import PromptOptimizationStore
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from prompt_fixtures import sql, store, store_b  # noqa: F401
 from storage.errors import DuplicateError, NotFoundError, ValidationError
-from storage.prompt_optimization import PromptOptimizationStore
+from storage.prompts.store import PromptOptimizationStore
 
 
 def test_run_lifecycle(store):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from hive_cli.main import cli
 from integrations.prompt_demo import PROJECTS, RUNS, add_prompt_demo
-from storage.prompt_optimization import PromptOptimizationStore
+from storage.prompts.store import PromptOptimizationStore
 
 
 @pytest.fixture(scope="module")

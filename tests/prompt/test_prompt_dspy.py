@@ -23,7 +23,7 @@ from integrations.dspy_import import (
 )
 from prompt_fixtures import sql  # noqa: F401
 from storage.errors import ValidationError
-from storage.prompt_optimization import PromptOptimizationStore
+from storage.prompts.store import PromptOptimizationStore
 
 dspy = pytest.importorskip("dspy")  # a dev requirement: CI has it (requirements-dev.txt)
 from dspy.teleprompt.mipro_optimizer_v2 import AUTO_RUN_SETTINGS  # noqa: E402

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from conftest import create_pg_database, drop_pg_database
 from prompt_fixtures import plain_engine
-from storage.prompt_optimization import PromptOptimizationStore
-from storage.prompt_records import RunFilters
+from storage.prompts.store import PromptOptimizationStore
+from storage.prompts.records import RunFilters
 
 RUNS = {"A": 1500, "B": 6000, "C": 6000}  # the project queried is a small part of the table
 PROJECTS = tuple(RUNS)

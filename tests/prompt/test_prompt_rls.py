@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from prompt_fixtures import pg_app, plain_engine  # noqa: F401
 from storage.errors import HiveError
-from storage.prompt_optimization import PromptOptimizationStore
+from storage.prompts.store import PromptOptimizationStore
 from storage.reader import Reader
 
 pytestmark = pytest.mark.postgres
@@ -148,7 +148,7 @@ def test_duckdb_parallel_scan_shows_only_its_project(pg_app, monkeypatch):
 def test_the_project_directory_lists_every_project_and_nothing_inside(pg_app):
     """The dashboard's project picker on PostgreSQL as the application role: every project's id and
     name, while plain queries still see no project without one set (the SQL box included)."""
-    from storage import queries
+    from storage.studies import queries
 
     _, app_url = pg_app
     seed(app_url, "B")

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from prompt_fixtures import store  # noqa: F401
 from storage import migrate
 from storage.engine import create_engine, resolve_url, transaction
-from storage.prompt_optimization import PromptOptimizationStore
+from storage.prompts.store import PromptOptimizationStore
 from storage.schema import metadata
 
 TABLES = ("projects", "optimization_runs", "optimization_iterations", "optimization_samples")

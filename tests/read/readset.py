@@ -88,7 +88,7 @@ FORMULA_RUN_IDS = {
     "plain id": "plain id",
 }
 # A cell starting with a carriage return is prefixed like one starting with a tab (module docstring of
-# storage.exports); a CR later in the cell only needs the line after it checked.
+# storage.studies.exports); a CR later in the cell only needs the line after it checked.
 CR_RUN_IDS = {"ok\rfine": "ok\rfine", "\rCR": "'\rCR", "x\r=1+1": "x\r'=1+1"}
 FORMULA_STUDY_NAME = '=HYPERLINK("http://evil.example","click")'
 FORMULA_STUDY_NAME_SAFE = "'" + FORMULA_STUDY_NAME

@@ -1,4 +1,4 @@
-"""``storage.exports`` called directly: spreadsheet-safe cells (hand-written expectations), exact CSV
+"""``storage.studies.exports`` called directly: spreadsheet-safe cells (hand-written expectations), exact CSV
 numbers, and ``export_study_table`` paging (several pages must give what one page gives), progress,
 and refusals, on SQLite and PostgreSQL."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 import readset
 from storage import ValidationError
-from storage import exports
+from storage.studies import exports
 
 
 pytest_plugins = ["readplugin"]

@@ -18,7 +18,7 @@ from sqlalchemy import exc
 
 import readset
 from storage import HiveError, StorageUnavailableError, ValidationError
-from storage import queries
+from storage.studies import queries
 from storage.reader import Reader, run_user_sql
 
 pytest_plugins = ["readplugin"]

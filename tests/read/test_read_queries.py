@@ -1,5 +1,5 @@
 """The seed's query methods (``DatabaseMetadataService.query_*`` / ``get_*`` / ``list_studies`` /
-``compare_studies``) and their DataFrame versions in ``storage.queries``, on SQLite and PostgreSQL,
+``compare_studies``) and their DataFrame versions in ``storage.studies.queries``, on SQLite and PostgreSQL,
 against expectations computed in ``readset`` from the raw values the dataset was generated from."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import readset
 from readset import Run
 from storage import HiveError, UnknownStudyError, ValidationError
-from storage import queries
+from storage.studies import queries
 
 pytest_plugins = ["readplugin"]
 ds, svc, reader = readset.local_fixtures()

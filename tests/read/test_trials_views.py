@@ -2,7 +2,7 @@
 
 Real Optuna studies (TPE with a median pruner and intermediate values, a categorical and an integer
 parameter, constraints; a two-objective NSGA-II study) are imported with ``import_optuna_study``; each
-query of ``storage.queries`` is then compared with the data ``optuna.visualization`` builds its plots
+query of ``storage.studies.queries`` is then compared with the data ``optuna.visualization`` builds its plots
 from (``_get_optimization_history_info_list``, ``_get_intermediate_plot_info``, ``_get_slice_plot_info``,
 ``_get_edf_info``, ``_get_hypervolume_history_info``, ``_get_timeline_info``) and with
 ``optuna.importance.get_param_importances`` on the same study, or with a direct computation.
@@ -25,7 +25,7 @@ from optuna.visualization._timeline import _get_timeline_info
 
 from integrations.optuna_import import import_optuna_study
 from optuna_studies import all_studies  # tests/optuna_studies.py
-from storage import queries
+from storage.studies import queries
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_importance_counts_complete_trials_only_and_states_its_method(imported, 
 
 
 def test_slice_and_edf_match_optuna(imported, optuna_studies):
-    from storage import exports
+    from storage.studies import exports
 
     study = optuna_studies["tpe"]
     record = queries.get_study(imported.reader, "optuna_tpe")

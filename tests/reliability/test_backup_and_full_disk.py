@@ -17,9 +17,9 @@ from sqlalchemy import event
 
 from conftest import as_role, plain_engine
 from storage import DatabaseMetadataService, StorageUnavailableError
-from storage.importance import analyze_parameter_importance
+from storage.studies.importance import analyze_parameter_importance
 from storage.keys import create_key
-from storage.prompt_optimization import PromptOptimizationStore
+from storage.prompts.store import PromptOptimizationStore
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 100

@@ -239,6 +239,35 @@ def test_the_remote_client_is_the_python_api(server, tmp_path):
         assert summary["pareto_front_size"] == len(local.get_pareto_front("ga")) == 20
 
 
+def test_exports_download_a_studys_tables_into_the_callers_file(server, tmp_path):
+    import pandas as pd
+
+    with server.remote("A") as remote, server.remote("B") as other:
+        remote.create_study(STUDY)
+        remote.log_study_runs(runs(25))
+        assert remote.export_study_table("ga", "runs", tmp_path / "runs.csv") == 25
+        assert remote.export_study_table("ga", "runs", tmp_path / "runs.parquet", output_format="parquet") == 25
+        for bad, error, message in ((dict(output_format="xml"), ValidationError, "format='xml'"),
+                                    (dict(table="secrets"), ValidationError, "table='secrets'")):
+            arguments = {"study_id": "ga", "table": "runs", "path": tmp_path / "bad.csv", **bad}
+            with pytest.raises(error, match=message):
+                remote.export_study_table(**arguments)
+        with pytest.raises(UnknownStudyError):
+            other.export_study_table("ga", "runs", tmp_path / "foreign.csv")
+    assert sorted(f.name for f in tmp_path.iterdir() if f.suffix in (".csv", ".parquet", ".partial")) == [
+        "runs.csv", "runs.parquet"]  # nothing written for a refusal, no .partial left
+    expected = pd.DataFrame([[r["parameter_vector"][0], r["parameter_vector"][1], *r["objectives"]] for r in runs(25)],
+                            columns=["param:x", "param:y", "cost", "co2"])
+    for frame in (pd.read_csv(tmp_path / "runs.csv"), pd.read_parquet(tmp_path / "runs.parquet")):
+        assert frame["evaluation_number"].tolist() == list(range(25))
+        pd.testing.assert_frame_equal(frame[list(expected.columns)].astype(float), expected)
+    with server.http("A") as a:
+        response = a.get(f"{API}/studies/ga/exports/runs")
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"] == 'attachment; filename="ga_runs.csv"'
+        assert response.headers["x-rows"] == "25" and response.content == (tmp_path / "runs.csv").read_bytes()
+
+
 def test_prompt_runs_through_the_remote_store(server):
     with PromptOptimizationStore(server.base, project_id="B", api_key=server.key("B")) as store:
         run = store.create_run({"name": "mipro", "optimizer_type": "miprov2"})

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from storage import DuplicateError, ValidationError
-from storage.designs import design_key
+from storage.studies.designs import design_key
 from storage.errors import UnknownStudyWarning
 
 
@@ -108,7 +108,7 @@ def test_names_are_taken_from_runs_when_the_study_declares_none(service, sql):
     study = service.get_study("open")
     assert study["parameter_names"] == ["lr", "depth", "svm_c"]
     runs = service.query_study_runs("open")
-    from storage.designs import names_of_run
+    from storage.studies.designs import names_of_run
     named = [dict(zip(names_of_run(len(r["parameter_vector"]), r["parameter_names"], study["parameter_names"]),
                       r["parameter_vector"])) for r in runs]
     assert named == [{"lr": 0.5, "depth": 1.5}, {"svm_c": 7.0}, {"lr": 0.1, "depth": 3.0, "svm_c": 9.0}]
@@ -220,7 +220,7 @@ def test_conditional_search_spaces_put_each_value_under_its_own_name(service):
     """The issue's own example: trials with only ``b``, only ``svm_c``, only ``rf_depth``; b=15.488
     must land under param:b (not under param:a by position) and svm_c and rf_depth get columns of
     their own, blank where a run has none."""
-    from storage import exports, queries
+    from storage.studies import exports, queries
 
     service.create_study({"study_id": "cond", "study_type": "bayesian_optimization", "optimization_objective": "loss",
                           "parameter_names": ["a", "b", "svm_c", "rf_depth"]})

@@ -63,7 +63,7 @@ def test_list_studies_filters_by_experiment_and_labels(service):
     assert ids(labels={"seed": 7}) == [] and ids(experiment="nope") == []
     rows = {r["study_id"]: r for r in service.list_studies(experiment="zdt1")}
     assert rows["n2"]["experiment"] == "zdt1" and rows["n2"]["labels"] == {"algorithm": "NSGA-II", "pop": 80.0, "seed": 2}
-    from storage import queries
+    from storage.studies import queries
 
     assert queries.count_studies(service.reader, labels={"algorithm": "NSGA-II"}, experiment="zdt1") == 2
     with pytest.raises(ValidationError, match=r"labels\['seed'\]=True"):
@@ -79,7 +79,7 @@ def test_experiments_are_listed_with_their_labels_and_studies(service):
     experiments = service.list_experiments()
     assert experiments == [{"experiment": "zdt1", "studies": 3, "runs": 2, "updated_at": experiments[0]["updated_at"],
                             "labels": {"algorithm": 2, "seed": 2}}]
-    from storage import queries
+    from storage.studies import queries
 
     frame = queries.experiment_studies(service.reader, "zdt1")
     assert frame["study_id"].tolist() == ["n1", "n2", "s1"]

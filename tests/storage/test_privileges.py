@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from conftest import PG_ADMIN_URL, _admin_execute, as_role, plain_engine
 from storage import DatabaseMetadataService
-from storage.prompt_optimization import PromptOptimizationStore
+from storage.prompts.store import PromptOptimizationStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

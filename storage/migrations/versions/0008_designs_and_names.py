@@ -3,7 +3,7 @@
 - ``study_runs.design_key``: a 64-bit key of the design (the parameter vector, with its names when
   the run names its own parameters), indexed with ``study_id``, so fronts, best designs and exports
   can count each design once while the runs table keeps every evaluation. Existing rows get their
-  key here, computed exactly as ``storage.designs.design_key`` does (a copy below: migrations stand
+  key here, computed exactly as ``storage.studies.designs.design_key`` does (a copy below: migrations stand
   alone; a test holds the two equal).
 - ``study_runs.run_state``: the optimizer's own state of the evaluation where it knows more than
   success/failed/infeasible (Optuna: complete, pruned, fail), for filters.
@@ -71,7 +71,7 @@ def _set_study_types(types: tuple[str, ...]) -> None:
     op.execute("CREATE INDEX IF NOT EXISTS idx_studies_type ON studies (study_type)")
 
 
-# A copy of storage.designs.design_key (see the module docstring).
+# A copy of storage.studies.designs.design_key (see the module docstring).
 def _digest(payload: list) -> int:
     return int.from_bytes(hashlib.blake2b(orjson.dumps(payload), digest_size=8).digest(), "little", signed=True)
 

@@ -22,8 +22,8 @@ import pandas as pd
 
 from . import queries
 from .designs import names_of_run
-from .errors import HiveError, ValidationError
-from .reader import Reader
+from ..errors import HiveError, ValidationError
+from ..reader import Reader
 
 EXPORT_TABLES = ("runs", "convergence", "pareto", "uncertainty", "sensitivity")
 EXPORT_FORMATS = ("csv", "parquet", "json")

@@ -1,6 +1,6 @@
 """Writing validated records, inside a transaction the caller owns (see ``storage.engine.transaction``).
 
-Every function here receives records that ``storage.records`` has already validated for shape and
+Every function here receives records that ``storage.studies.records`` has already validated for shape and
 type; what is checked here needs the database: the study exists, lengths match what the study
 declares, keys are free. Checks run before the first INSERT, so a refused batch writes nothing,
 and the caller's transaction makes even a database-side refusal all-or-nothing.
@@ -21,15 +21,16 @@ from sqlalchemy import exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from . import schema as t
+from .. import schema as t
+from ..batches import bulk_insert
 from .columns import NO_PARAMETERS, RunColumns
 from .designs import design_key, design_keys, own_names_or_none
-from .engine import connection_project
-from .errors import DuplicateError, UnknownStudyError, UnknownStudyWarning, ValidationError
-from .jsonfields import check_text, encode_finite_vector, encode_json, encode_objectives
+from ..engine import connection_project
+from ..errors import DuplicateError, UnknownStudyError, UnknownStudyWarning, ValidationError
+from ..jsonfields import check_text, encode_finite_vector, encode_json, encode_objectives
 from .labels import labels_text, validate_experiment, validate_labels, value_text
 from .records import check_fitness, normalize_timestamp
-from .timestamps import now_text, seconds_between
+from ..timestamps import now_text, seconds_between
 
 
 @dataclass
@@ -216,35 +217,8 @@ _OPTIONAL_ENCODERS = {
 }
 
 
-def bulk_insert(conn: Connection, table: str, names: list[str], columns: list[list]) -> None:
-    """Many rows given as columns (one list per name). SQLite: one executemany. PostgreSQL: COPY
-    into a temporary table of the same shape, then one INSERT ... SELECT into ``table``. COPY FROM is
-    refused on tables with row-level security, which every study table has; a temporary table has
-    none, and the INSERT applies the policies. Twice the rate of INSERT ... SELECT FROM unnest of
-    the same arrays (bench/bench_write.py: 27,000-30,000 against 14,000 rows/s)."""
-    rows = list(zip(*columns))
-    if conn.dialect.name != "postgresql":
-        marks = ", ".join("?" * len(names))
-        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
-        return
-    staging, listed = f"hive_batch_{table}", ", ".join(names)
-    # One per connection, emptied when the transaction ends (committed or rolled back).
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table} INCLUDING DEFAULTS) "
-                         "ON COMMIT DELETE ROWS")
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        with cursor.copy(f"COPY {staging} ({listed}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    except conn.dialect.loaded_dbapi.Error as error:  # -> SQLAlchemy's types, like every other statement
-        raise exc.DBAPIError.instance(f"COPY {staging}", None, error, conn.dialect.loaded_dbapi.Error) from error
-    finally:
-        cursor.close()
-    conn.exec_driver_sql(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {staging}")
-
-
 def insert_study_runs(conn: Connection, runs: RunColumns) -> list[str]:
-    """Insert validated runs (``storage.columns``: from records or columns); returns their run_ids
+    """Insert validated runs (``storage.studies.columns``: from records or columns); returns their run_ids
     in input order.
 
     Written column by column (comprehensions, ``zip``) rather than row by row: this is the
@@ -404,7 +378,7 @@ def _objectives_by_name(objectives: list, studies: dict[str, StudyState], study_
 
 def _own_names(given: list, vectors: list, studies: dict[str, StudyState], study_ids: list[str],
                study_changes: dict[str, dict], single: bool) -> list:
-    """Each run's names as stored (None: the study's leading names; see storage.designs). A study
+    """Each run's names as stored (None: the study's leading names; see storage.studies.designs). A study
     that declared its names refuses others; one that declared none keeps the union of its runs'."""
     for i, (names, vector, study_id) in enumerate(zip(given, vectors, study_ids)):
         if names is None:

@@ -1,4 +1,4 @@
-"""A batch of study runs as columns, the shape ``storage.writer.insert_study_runs`` writes.
+"""A batch of study runs as columns, the shape ``storage.studies.writer.insert_study_runs`` writes.
 
 Records (a list of dicts) become columns here, and so do the batches optimizers hold as arrays: a
 pandas DataFrame, a pyarrow Table, or a dict of equal-length columns (lists or numpy arrays), each
@@ -26,8 +26,8 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, TypeAdapter
 
-from .errors import ValidationError
-from .jsonfields import short_repr
+from ..errors import ValidationError
+from ..jsonfields import short_repr
 from .records import LIST_FIELDS, StudyRunRecord, coerce_list, describe_errors
 
 WHAT = "study_runs"
@@ -67,7 +67,7 @@ class RunColumns:
 
     def assemble(self, studies: Mapping[str, Any]) -> None:
         """Named columns -> ``parameter_vector`` / ``objectives``, in the order the study names them.
-        ``studies``: the batch's studies (``storage.writer.StudyState``), all naming the same ones."""
+        ``studies``: the batch's studies (``storage.studies.writer.StudyState``), all naming the same ones."""
         if not self.named:
             return
         first = next(iter(studies.values()))
@@ -117,7 +117,7 @@ def is_columnar(data: Any) -> bool:
 
 
 def from_records(records: list[dict]) -> RunColumns:
-    """Validated records (``storage.records``) as columns: the fields any record gives."""
+    """Validated records (``storage.studies.records``) as columns: the fields any record gives."""
     present = set().union(*records) if records else set()
     values = {name: [r.get(name, DEFAULTS.get(name)) for r in records] for name in FIELDS if name in present}
     return RunColumns(len(records), values)

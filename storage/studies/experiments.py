@@ -1,5 +1,5 @@
 """An experiment read and analysed: what the Experiments page, ``hive-cli query experiment`` and the
-report show, computed once here (like ``storage.monte_carlo`` for Monte Carlo studies).
+report show, computed once here (like ``storage.studies.monte_carlo`` for Monte Carlo studies).
 
 The studies of one experiment are grouped by one of their labels (``by``, e.g. ``algorithm``); the
 numbers come from ``analysis.experiments`` (see its docstring for every definition). Which studies
@@ -27,9 +27,9 @@ from analysis import pareto
 from analysis.comparison import CommonReference, ObjectiveSpace, common_reference_point, generational_points, why_left_out
 
 from . import queries
-from .errors import ValidationError
+from ..errors import ValidationError
 from .exports import objective_names
-from .reader import Reader
+from ..reader import Reader
 
 PREFERRED_GROUPING = ("algorithm", "optimizer", "sampler", "method")
 

@@ -23,10 +23,10 @@ import pydantic
 from pydantic import AllowInfNan, ConfigDict, Field, StringConstraints, TypeAdapter, with_config
 from typing_extensions import NotRequired, TypedDict
 
-from .errors import ValidationError
-from .jsonfields import parse_number_list, short_repr
-from .schema import DECISION_METHODS, SIMULATION_STATUSES, STUDY_STATUSES, STUDY_TYPES
-from .timestamps import format_timestamp, parse_timestamp
+from ..errors import ValidationError
+from ..jsonfields import parse_number_list, short_repr
+from ..schema import DECISION_METHODS, SIMULATION_STATUSES, STUDY_STATUSES, STUDY_TYPES
+from ..timestamps import format_timestamp, parse_timestamp
 
 MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 1_000
@@ -70,8 +70,8 @@ class StudyRecord(TypedDict):
     parameter_names: NotRequired[list[Name] | None]
     parameter_choices: NotRequired[dict[Name, list[Any]] | None]
     created_at: NotRequired[Any]
-    experiment: NotRequired[Any]  # checked by storage.labels (short text)
-    labels: NotRequired[Any]      # checked by storage.labels (an object of short text or numbers)
+    experiment: NotRequired[Any]  # checked by storage.studies.labels (short text)
+    labels: NotRequired[Any]      # checked by storage.studies.labels (an object of short text or numbers)
 
 
 @with_config(STRICT)

@@ -22,11 +22,11 @@ import pandas as pd
 from analysis import convergence, pareto
 
 from .derive import load_study_runs, pareto_designs, reference_point_min
-from .errors import HiveError, UnknownStudyError, ValidationError
-from .jsonfields import NON_FINITE_TOKENS
+from ..errors import HiveError, UnknownStudyError, ValidationError
+from ..jsonfields import NON_FINITE_TOKENS
 from .labels import validate_labels, value_of, value_text
-from .reader import Reader
-from .schema import STUDY_STATUSES, STUDY_TYPES
+from ..reader import Reader
+from ..schema import STUDY_STATUSES, STUDY_TYPES
 from .writer import StudyState, _study_state
 
 STUDY_TYPE_ALIASES = {"ga": "genetic_algorithm", "mc": "monte_carlo", "milp": "milp", "sim": "single_simulation"}
@@ -610,7 +610,7 @@ def get_design(reader: Reader, study_id: str, run_id: str) -> dict:
     study_state(reader, study_id)
     frame = get_runs(reader, study_id, [run_id])
     if frame.empty:
-        from .errors import NotFoundError
+        from ..errors import NotFoundError
 
         raise NotFoundError(f"run_id={run_id!r}: no such run in study_id={study_id!r}")
     run = frame.to_dict("records")[0]
@@ -655,13 +655,13 @@ def list_experiments(reader: Reader) -> pd.DataFrame:
 
 def experiment_studies(reader: Reader, experiment: str) -> pd.DataFrame:
     """The studies of one experiment (by id), with ``labels`` as the values filters and groups compare
-    (``80.0`` read as ``80``; see ``storage.labels``). Refuses an experiment no study has, naming those
+    (``80.0`` read as ``80``; see ``storage.studies.labels``). Refuses an experiment no study has, naming those
     the database holds."""
     project, params = _in_project(reader)
     frame = _studies(reader, f"SELECT {_STUDY_COLUMNS} FROM studies WHERE experiment = :e AND {project} "
                      "ORDER BY study_id", {"e": experiment, **params})
     if frame.empty:
-        from .errors import NotFoundError
+        from ..errors import NotFoundError
 
         known = list_experiments(reader)["experiment"].tolist()
         have = f"experiments here: {', '.join(repr(e) for e in known[:10])}" if known else "no study has an experiment yet"
@@ -869,7 +869,7 @@ def get_objective_values(reader: Reader, study_id: str, objective: int = 0) -> n
 
 
 def get_parameter_importance(reader: Reader, study_id: str, method: str | None = None) -> pd.DataFrame:
-    """The stored parameter importance of a study (``storage.importance``), most important first per
+    """The stored parameter importance of a study (``storage.studies.importance``), most important first per
     objective: objective_name, parameter_name, method, importance, importance_conf, spearman,
     importance_rank, evaluations_used, study_run_count (the study's runs when it was computed),
     created_at. Empty when none was computed; ``method`` picks one."""

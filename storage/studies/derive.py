@@ -11,7 +11,7 @@ Which runs count: successful runs whose objectives (or fitness) are all finite. 
 and non-finite runs are never on the front; their ``domination_count`` is NULL ("not ranked").
 
 Designs, not evaluations: when the optimizer evaluated one design several times (same design key,
-``storage.designs``), only its first evaluation on the front is flagged ``is_pareto_optimal`` and
+``storage.studies.designs``), only its first evaluation on the front is flagged ``is_pareto_optimal`` and
 listed in ``pareto_fronts``, so front sizes, knee points and hypervolume inputs count it once.
 
 The numbers come from ``analysis`` (pure functions); this module only moves them in and out.
@@ -29,10 +29,10 @@ from sqlalchemy.engine import Connection
 
 from analysis import convergence, pareto
 
-from . import schema as t
+from .. import schema as t
 from .designs import names_of_run
-from .jsonfields import NON_FINITE_TOKENS
-from .timestamps import now_text
+from ..jsonfields import NON_FINITE_TOKENS
+from ..timestamps import now_text
 from .writer import StudyState
 
 

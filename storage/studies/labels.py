@@ -17,8 +17,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ValidationError
-from .jsonfields import check_text, short_repr
+from ..errors import ValidationError
+from ..jsonfields import check_text, short_repr
 
 MAX_LABELS = 32
 MAX_NAME_CHARS = 100

@@ -7,9 +7,7 @@ values (ids, dicts), never ORM objects.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import os
-from contextlib import contextmanager
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +15,12 @@ from sqlalchemy.engine import Engine
 
 # derive, monte_carlo, queries and the Reader (numpy, pandas, SciPy, SALib, moocore, DuckDB) are
 # imported in the methods that use them: logging runs needs none of them, and `import storage` stays fast.
-from . import columns, idempotency, migrate, remote, writer
-from .engine import DEFAULT_PATH_ENV, DEFAULT_PROJECT, check_project_id, create_engine, display_url, resolve_url, transaction
-from .errors import ValidationError
-from .jsonfields import encode_finite_vector, encode_json
+from . import columns, writer
+from .. import idempotency, migrate, remote
+from ..batches import collection_paused
+from ..engine import DEFAULT_PROJECT, check_project_id, create_engine, display_url, resolve_url, transaction
+from ..errors import ValidationError
+from ..jsonfields import encode_finite_vector, encode_json
 from .records import (
     ConvergenceRecord,
     DecisionRecord,
@@ -37,11 +37,11 @@ from .records import (
     validate_many,
     validate_one,
 )
-from .schema import STUDY_STATUSES
-from .timestamps import now_text
+from ..schema import STUDY_STATUSES
+from ..timestamps import now_text
 
 if TYPE_CHECKING:
-    from .reader import Reader
+    from ..reader import Reader
 
 
 class DatabaseMetadataService:
@@ -61,11 +61,8 @@ class DatabaseMetadataService:
     """
 
     def __new__(cls, url_or_path: str | os.PathLike | None = None, **options: Any):
-        # A server's URL ("http://host:8000", here or in $HIVE_DB_URL): the same API over HTTP.
-        target = url_or_path if url_or_path is not None else os.environ.get(DEFAULT_PATH_ENV)
-        if cls is DatabaseMetadataService and remote.is_remote(target):
-            return remote.remote_service()(target, **options)
-        return super().__new__(cls)
+        # A server's URL ("http://host:8000", here or in $HIVE_DB_URL): the same methods over HTTP.
+        return remote.new_instance(cls, DatabaseMetadataService, url_or_path, options)
 
     def __init__(self, url_or_path: str | os.PathLike | None = None, *, project_id: str = DEFAULT_PROJECT,
                  api_key: str | None = None):
@@ -94,7 +91,7 @@ class DatabaseMetadataService:
     def reader(self) -> Reader:
         """The read layer on the same database (created on first use)."""
         if self._reader is None:
-            from .reader import Reader
+            from ..reader import Reader
 
             in_memory = not self.url.database or self.url.database == ":memory:"
             self._reader = Reader(self.url, project_id=self.project_id, engine=self.engine if in_memory else None)
@@ -182,7 +179,7 @@ class DatabaseMetadataService:
         ``runs``: a list of records (dicts), or the same as columns, the fast path for arrays: a
         pandas DataFrame, a pyarrow Table or a dict of equal-length lists / numpy arrays, columns
         named as the record's fields; ``parameter_vector`` and ``objectives`` may be 2-D arrays, or
-        one column per parameter / objective the study names (see ``storage.columns``).
+        one column per parameter / objective the study names (see ``storage.studies.columns``).
 
         ``idempotency_key``: names the batch; sending the same batch again with it (a retry after a
         lost answer) writes nothing and returns the first run_ids (``storage.idempotency``)."""
@@ -278,7 +275,7 @@ class DatabaseMetadataService:
         """Uncertainty (per objective: mean, median, std, percentiles, VaR95, CVaR95) and sensitivity
         (per parameter and objective: Pearson, Spearman, Sobol first-order from given data, Sobol
         total-order when the study records a Saltelli design, importance rank) of a Monte Carlo
-        study's runs; stored (replacing earlier results) and returned. See ``storage.monte_carlo``."""
+        study's runs; stored (replacing earlier results) and returned. See ``storage.studies.monte_carlo``."""
         from . import monte_carlo  # SciPy and SALib
 
         return monte_carlo.analyze_monte_carlo(self, study_id)
@@ -287,13 +284,13 @@ class DatabaseMetadataService:
         """Importance of each parameter for each objective of any study with parameters: ``method``
         "ped_anova" (Optuna's default evaluator), "fanova" (Optuna's fANOVA) or "sobol" (first-order
         Sobol' indices from given data, RBD-FAST), with Spearman's rank correlation beside it; stored
-        (replacing this method's earlier rows) and returned. See ``storage.importance``."""
+        (replacing this method's earlier rows) and returned. See ``storage.studies.importance``."""
         from . import importance  # Optuna, SciPy, SALib
 
         return importance.analyze_parameter_importance(self, study_id, method, **options)
 
     # -------------------------------------------------------------------------------- queries
-    # The seed's query API; each returns a list of dicts (DataFrames: ``storage.queries``).
+    # The seed's query API; each returns a list of dicts (DataFrames: ``storage.studies.queries``).
 
     def query_study_runs(
         self,
@@ -343,6 +340,15 @@ class DatabaseMetadataService:
 
         return _records(queries.get_sensitivity_rankings(self.reader, study_id, limit))
 
+    def export_study_table(self, study_id: str, table: str, path: str | os.PathLike, output_format: str = "csv") -> int:
+        """Write one of a study's tables (``runs``, ``convergence``, ``pareto``, ``uncertainty``,
+        ``sensitivity``) to ``path`` as ``csv``, ``json`` or ``parquet``, the files ``hive-cli export``
+        writes; returns the number of rows. Written beside ``path`` and renamed at the end, so a
+        failed export leaves no file. Through a server, the file is written on this machine."""
+        from . import exports
+
+        return exports.export_study_table(self.reader, study_id, table, output_format, path)
+
     def list_studies(self, **filters: Any) -> list[dict]:
         from . import queries
 
@@ -363,23 +369,6 @@ class DatabaseMetadataService:
         from . import queries
 
         return _records(queries.list_experiments(self.reader))
-
-
-@contextmanager
-def collection_paused():
-    """Pause Python's cyclic garbage collector for one batch.
-
-    A batch allocates a dozen objects per row; each allocation burst triggers collections that
-    walk the caller's entire heap (an optimizer holding its population, say), which measured
-    slower than the insert itself. The batch creates no reference cycles, so nothing is missed.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _records(frame) -> list[dict]:

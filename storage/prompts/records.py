@@ -1,6 +1,6 @@
 """The shapes of prompt-optimization records, validated by pydantic before anything is written.
 
-Strict, like ``storage.records``: ``"0.5"`` is not a score, ``True`` is not a count, unknown keys
+Strict, like ``storage.studies.records``: ``"0.5"`` is not a score, ``True`` is not a count, unknown keys
 are refused with a suggestion (a typo such as ``num_candiates`` must not vanish into a config).
 Every refusal is ``storage.errors.ValidationError`` naming the record, the field and the value.
 
@@ -20,10 +20,10 @@ from typing import Annotated, Any, Literal, Union
 import pydantic
 from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from .engine import PROJECT_ID_PATTERN
-from .errors import ValidationError
-from .jsonfields import encode_json, short_repr
-from .schema import EVALUATION_KINDS, OPTIMIZER_TYPES, RUN_STATUSES
+from ..engine import PROJECT_ID_PATTERN
+from ..errors import ValidationError
+from ..jsonfields import encode_json, short_repr
+from ..schema import EVALUATION_KINDS, OPTIMIZER_TYPES, RUN_STATUSES
 
 MAX_NAME_LENGTH = 1_000
 MAX_TEXT_LENGTH = 100_000

@@ -4,7 +4,7 @@
 computes for every objective each parameter's importance (``analysis.importance``: PED-ANOVA or
 fANOVA through Optuna's own evaluators, or first-order Sobol' indices from given data) with
 Spearman's rank correlation beside it, and replaces the study's rows of that method in
-``parameter_importance``. ``storage.queries.get_parameter_importance`` reads them back, so the next
+``parameter_importance``. ``storage.studies.queries.get_parameter_importance`` reads them back, so the next
 view is instant; each row keeps the study's run count at the time, so a reader can tell the study
 has grown since.
 
@@ -32,8 +32,8 @@ from analysis import importance as kernels
 from analysis.uncertainty import InsufficientSamplesError
 
 from . import derive, writer
-from .engine import transaction
-from .errors import HiveError, ValidationError
+from ..engine import transaction
+from ..errors import HiveError, ValidationError
 
 # An even sample above these sizes keeps a view's wait to seconds (Optuna's fANOVA walks its trees
 # in Python: ~5 s for 250 evaluations; PED-ANOVA ~2 s for 10,000).
@@ -167,7 +167,7 @@ def _compute(study, study_row, data: dict, method: str, limit: int, seed: int) -
 
 def _objective_names(text: str | None, m: int) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()] if text else []
-    # The names the pages and exports use (storage.exports.objective_names).
+    # The names the pages and exports use (storage.studies.exports.objective_names).
     return names if len(names) == m else [f"objective_{k + 1}" for k in range(m)]
 
 

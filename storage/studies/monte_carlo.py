@@ -43,8 +43,8 @@ from sqlalchemy.engine import Connection, Engine
 from analysis import sensitivity, uncertainty
 
 from . import derive, writer
-from .engine import transaction
-from .errors import HiveError, ValidationError
+from ..engine import transaction
+from ..errors import HiveError, ValidationError
 from .records import SensitivityRecord, UncertaintyRecord, validate_many, validate_one
 
 SAMPLING_KEY = "sampling"
@@ -90,7 +90,7 @@ def analyze_monte_carlo(
     Undefined values (the correlation of a constant input, say) are None, stored as NULL.
 
     >>> from storage import DatabaseMetadataService
-    >>> from storage.monte_carlo import analyze_monte_carlo
+    >>> from storage.studies.monte_carlo import analyze_monte_carlo
     >>> import numpy as np
     >>> db = DatabaseMetadataService(":memory:")
     >>> _ = db.create_study({"study_id": "mc", "study_type": "monte_carlo",
