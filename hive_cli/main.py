@@ -27,6 +27,7 @@ from .imports import import_group
 from .query import export, query
 from .report import report
 from .runs import runs
+from .watch import watch
 
 
 class HiveGroup(click.Group):
@@ -106,6 +107,7 @@ cli.add_command(serve)
 cli.add_command(query)
 cli.add_command(export)
 cli.add_command(runs)
+cli.add_command(watch)
 cli.add_command(report)
 
 

@@ -17,6 +17,7 @@ from ui import urlstate
 from ui.connection import configured_project, prompt_store, reader
 from ui.tables import display_frame
 from ui.downloads import chart, csv_button
+from ui.live import live_part
 from ui.routing import run_inside_app
 from ui.text import show_error
 
@@ -115,25 +116,35 @@ labels = dict(zip(runs["id"], runs["name"]))
 run_id = st.selectbox("Run", run_ids, index=urlstate.choose(run_ids, urlstate.get("run")),
                       format_func=lambda r: f"{labels.get(r) or r} [{r}]", key="run")
 urlstate.put("run", run_id)
-summary = store.run_summary(run_id)
+
+
+def run_cards_and_scores() -> bool:
+    """The run's cards and its score chart, read afresh (the live part while it runs); returns
+    whether it is still running."""
+    summary = store.run_summary(run_id)
+    iterations = pd.DataFrame(store.get_iterations(run_id))
+    run = summary["run"]
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Status", run["status"], width="content")
+        st.metric("Final score", "-" if run.get("final_score") is None else f"{run['final_score']:.4f}", width="content")
+        st.metric("Tokens", f"{int((run.get('prompt_tokens') or 0) + (run.get('completion_tokens') or 0)):,}",
+                  width="content")
+        st.metric("Cost", f"${float(run.get('cost') or 0):,.4f}", width="content")
+        st.metric("Avg latency", "-" if run.get("avg_latency_ms") is None else f"{run['avg_latency_ms']:,.0f} ms",
+                  width="content")
+    if run.get("error_message"):
+        st.text(f"Error: {run['error_message']}")
+    if not iterations.empty:
+        trajectory = pd.DataFrame(summary["full_eval_trajectory"])
+        chart(iteration_scores_figure(iterations, trajectory), f"{run_id}_scores", "iterscores")
+        csv_button(iterations, f"{run_id}_iterations", "iterations")
+    return run["status"] == "running"
+
+
+run = store.get_run(run_id)
+live_part(run["status"] == "running", run_cards_and_scores, "the run is running")
 iterations = pd.DataFrame(store.get_iterations(run_id))
-run = summary["run"]
-with st.container(horizontal=True, gap="large"):
-    st.metric("Status", run["status"], width="content")
-    st.metric("Final score", "-" if run.get("final_score") is None else f"{run['final_score']:.4f}", width="content")
-    st.metric("Tokens", f"{int((run.get('prompt_tokens') or 0) + (run.get('completion_tokens') or 0)):,}",
-              width="content")
-    st.metric("Cost", f"${float(run.get('cost') or 0):,.4f}", width="content")
-    st.metric("Avg latency", "-" if run.get("avg_latency_ms") is None else f"{run['avg_latency_ms']:,.0f} ms",
-              width="content")
-if run.get("error_message"):
-    st.text(f"Error: {run['error_message']}")
-
 if not iterations.empty:
-    trajectory = pd.DataFrame(summary["full_eval_trajectory"])
-    chart(iteration_scores_figure(iterations, trajectory), f"{run_id}_scores", "iterscores")
-    csv_button(iterations, f"{run_id}_iterations", "iterations")
-
     # What each iteration evaluated; DSPy imports also say which program DSPy returned.
     dspy_run = (run.get("metadata") or {}).get("dspy") or {}
     predictors = dspy_run.get("predictors") or []

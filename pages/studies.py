@@ -1,4 +1,5 @@
-"""Studies: every study with its type, status, progress and results; filters; live refresh."""
+"""Studies: every study with its type, status, progress and results; filters; while studies run,
+the counts and the table redraw themselves (ui.live)."""
 from datetime import date
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ from storage.schema import STUDY_TYPES
 from ui import urlstate
 from ui.connection import reader
 from ui.downloads import csv_button
+from ui.live import live_part
 from ui.routing import run_inside_app
 from ui.tables import display_frame, formats_that_apply
 from ui.text import show_error
@@ -70,14 +72,19 @@ def load() -> pd.DataFrame:
     return queries.list_studies(db, **filters(), limit=PAGE_SIZE)
 
 
-def show(frame: pd.DataFrame) -> None:
+def running(frame: pd.DataFrame) -> bool:
+    return bool((frame["status"] == "running").any())
+
+
+def show(frame: pd.DataFrame) -> bool:
+    """The counts and the table; returns whether any shown study is running."""
     if frame.empty:
         if text or types or statuses or span or experiment:
             st.info("No study matches these filters. Clear a filter to see more.")
         else:
             st.info("No studies yet. Log one from an optimizer (see the README), or fill this database "
                     "with demo data: `hive-cli demo`.")
-        return
+        return False
     counts = {status: queries.count_studies(db, **{**filters(), "status": [status]}) for status in STATUSES
               if not statuses or status in statuses}
     for column, status in zip(st.columns(4), STATUSES):
@@ -103,6 +110,7 @@ def show(frame: pd.DataFrame) -> None:
         }, view),
     )
     csv_button(frame[COLUMNS], "studies", "studies")
+    return running(frame)
 
 
 try:
@@ -111,13 +119,4 @@ except HiveError as error:
     show_error(error)
     st.stop()
 
-if (studies["status"] == "running").any():
-    @st.fragment(run_every="5s")
-    def live() -> None:
-        """Running studies refresh on their own: progress and counts update without a reload."""
-        st.caption("Live: refreshing every 5 s while studies are running.")
-        show(load())
-
-    live()
-else:
-    show(studies)
+live_part(running(studies), lambda: show(load()))

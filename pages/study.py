@@ -4,6 +4,7 @@ import math
 
 import streamlit as st
 
+from analysis.progress import fraction_done
 from charts.distributions import parameter_histograms_figure
 from reports.study_report import study_report
 from storage.studies import exports, queries
@@ -11,6 +12,7 @@ from ui import urlstate
 from ui.connection import reader
 from ui.decisions import decision_history, latest_decision
 from ui.downloads import chart, csv_button
+from ui.live import live_part
 from ui.pickers import OPEN_COLUMN, design_links, picked_study
 from ui.routing import run_inside_app
 from ui.tables import display_frame
@@ -29,16 +31,29 @@ study_id = study["study_id"]
 objectives = exports.objective_names(study)
 # Fitness is the first objective: the card says which (a generated name says nothing, so "fitness").
 best_label = "Best fitness" if objectives[0].startswith("objective_") else f"Best {objectives[0]}"
-with st.container(horizontal=True, gap="large"):   # each card as wide as its value: never "geneti..."
-    for label, value in (
-        ("Type", study["study_type"]),
-        ("Status", study["status"]),
-        ("Runs", f"{int(study['run_count'] or 0):,}"),
-        (best_label, "-" if study["best_fitness"] is None or math.isnan(study["best_fitness"]) else f"{study['best_fitness']:.6g}"),
-        ("Progress", "-" if study["progress_percent"] is None or math.isnan(study["progress_percent"]) else f"{study['progress_percent']:.0f}%"),
-        ("Execution time (s)", "-" if study["execution_time_seconds"] is None or math.isnan(study["execution_time_seconds"]) else f"{study['execution_time_seconds']:.1f}"),
-    ):
-        st.metric(label, value, width="content")
+
+
+def number(value, text: str) -> str:
+    return "-" if value is None or math.isnan(value) else text.format(value)
+
+
+def cards() -> bool:
+    """The summary cards, read afresh (the live part while the study runs); returns whether it runs."""
+    now = queries.get_study(db, study_id)
+    with st.container(horizontal=True, gap="large"):   # each card as wide as its value: never "geneti..."
+        for label, value in (
+            ("Type", now["study_type"]),
+            ("Status", now["status"]),
+            ("Runs", f"{int(now['run_count'] or 0):,}"),
+            (best_label, number(now["best_fitness"], "{:.6g}")),
+            ("Progress", number(fraction_done(now), "{:.0%}")),   # reported, else runs over the budget
+            ("Execution time (s)", number(now["execution_time_seconds"], "{:.1f}")),
+        ):
+            st.metric(label, value, width="content")
+    return now["status"] == "running"
+
+
+live_part(study["status"] == "running", cards, "the study is running")
 st.text(f"Objectives: {', '.join(f'{n} ({d})' for n, d in zip(objectives, study['objective_directions']))}")
 if study.get("description"):
     st.text(study["description"])

@@ -480,6 +480,18 @@ def get_convergence_history(reader: Reader, study_id: str) -> pd.DataFrame:
     return history
 
 
+def study_progress(reader: Reader, study_id: str) -> dict:
+    """What a live view shows of a study: its row (status, run_count, best_fitness, progress and
+    budget fields) and, for several objectives, the hypervolume of its front so far (the latest
+    generation's; None for one objective or no valid run)."""
+    study = get_study(reader, study_id)
+    study["hypervolume"] = None
+    if len(study.get("objective_directions") or []) >= 2 and study.get("run_count"):
+        volumes = get_convergence_history(reader, study_id)["hypervolume"].astype(float).dropna()
+        study["hypervolume"] = float(volumes.iloc[-1]) if len(volumes) else None
+    return study
+
+
 def _live_convergence(reader: Reader, study: StudyState) -> pd.DataFrame:
     with reader.engine.connect() as conn:
         runs = load_study_runs(conn, study)

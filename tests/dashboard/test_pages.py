@@ -521,6 +521,31 @@ def test_studies_widgets_write_the_url(dash):
 # -------------------------------------------------------------------------------- Study detail
 
 
+def live_captions(at) -> list[str]:
+    return [c.value for c in at.caption if c.value.startswith("Live:")]
+
+
+def test_live_parts_refresh_at_the_sidebars_interval_only_while_something_runs(dash):
+    at = dash.open(STUDIES)                                   # ga_live and others are running
+    refresh = widget(at, "selectbox", "live_every")
+    assert (refresh.value, refresh.disabled) == ("5 s", False) and refresh.options == ["off", "2 s", "5 s", "30 s"]
+    assert live_captions(at) == ["Live: redrawn every 5 s while studies are running."]
+    refresh.set_value("30 s").run()
+    assert at.query_params["live"] == "30 s" and live_captions(at) == ["Live: redrawn every 30 s while studies are running."]
+    widget(at, "selectbox", "live_every").set_value("off").run()
+    assert live_captions(at) == [] and metric_values(at) == {k: str(v) for k, v in STATUS_COUNTS.items()}
+
+    at = dash.open(DETAIL, study="ga_live", live="2 s")
+    assert live_captions(at) == ["Live: redrawn every 2 s while the study is running."]
+    assert metric_values(at)["Progress"] == "50%"             # the optimizer's own progress_percent
+    at = dash.open(DETAIL, study="ga_two")                    # completed: nothing to refresh
+    assert live_captions(at) == [] and widget(at, "selectbox", "live_every").disabled
+    at = dash.open(CONVERGENCE, studies="ga_two,ga_live")
+    assert live_captions(at) == ["Live: redrawn every 5 s while studies are running."]
+    at = dash.open(CONVERGENCE, studies="ga_two")
+    assert live_captions(at) == []
+
+
 def test_study_detail_summary_runs_best_designs_and_parameters(dash, media):
     at = dash.open(DETAIL, study="ga_two")
     assert widget(at, "selectbox", "pick_study").value == "ga_two"
