@@ -14,6 +14,7 @@ import streamlit as st
 
 from storage.engine import default_database_path
 from storage.migrate import holds_studies
+from ui.auth import require_sign_in
 from ui.connection import configured_url, database_label, using_embedded_default
 from ui.preload import preload_charts
 from ui.warmup import page_running, warm_up
@@ -50,6 +51,8 @@ def fill_demo_once(path: str) -> str:
                 state["outcome"] = "filled" if ok else "demo failed: " + " ".join(lines[-3:])[-300:]
     return state["outcome"]
 
+
+require_sign_in()  # with [auth] in secrets: a signed-in user with a project, or a page that says why not
 
 if using_embedded_default():
     outcome = fill_demo_once(str(default_database_path()))

@@ -43,6 +43,16 @@ def project_option(function):
                              "before the subcommand; default: $HIVE_PROJECT, else 'default').")(function)
 
 
+def opened_service(ctx: click.Context):
+    """The database of ``--db`` with its schema at head (created in a new SQLite file), closed when the
+    command ends: for the owner's commands (keys, project grants)."""
+    from storage import DatabaseMetadataService
+
+    service = DatabaseMetadataService(settings(ctx).get("db_url"))
+    ctx.call_on_close(service.close)
+    return service
+
+
 def project_of(ctx: click.Context) -> str:
     return settings(ctx).get("project") or "default"
 

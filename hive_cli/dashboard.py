@@ -78,8 +78,11 @@ def database_argument(url: str) -> str:
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Port to listen on.")
 @click.option("--host", default=None, metavar="ADDRESS",
               help="Address to listen on (default: .streamlit/config.toml's, this machine only).")
+@click.option("--secrets", type=click.Path(exists=True, dir_okay=False, resolve_path=True), default=None,
+              metavar="FILE", help="A secrets.toml to read instead of .streamlit/secrets.toml: the database URL "
+                                   "([connections.studies]) and sign-in ([auth]).")
 @click.pass_context
-def dashboard(ctx: click.Context, url: str | None, port: int, host: str | None) -> None:
+def dashboard(ctx: click.Context, url: str | None, port: int, host: str | None, secrets: str | None) -> None:
     """Open the dashboard on the database at URL (or --db / $HIVE_DB_URL / the embedded default,
     filled with demo studies on first start) at http://localhost:PORT."""
     url = url or settings(ctx).get("db_url")
@@ -107,5 +110,6 @@ def dashboard(ctx: click.Context, url: str | None, port: int, host: str | None) 
     gc.freeze()
 
     options = ["--server.port", str(port)] + (["--server.address", host] if host else [])
+    options += ["--secrets.files", secrets] if secrets else []
     sys.argv = ["streamlit", "run", str(app), *options]
     streamlit_cli.main()

@@ -9,15 +9,7 @@ import json
 
 import click
 
-from .common import db_option, settings, table
-
-
-def _service(ctx: click.Context):
-    from storage import DatabaseMetadataService  # the schema at head, created in a new SQLite file
-
-    service = DatabaseMetadataService(settings(ctx).get("db_url"))
-    ctx.call_on_close(service.close)
-    return service
+from .common import db_option, opened_service, table
 
 
 @click.group()
@@ -34,7 +26,7 @@ def create(ctx: click.Context, project_id: str, name: str) -> None:
     """Make a key and print it once: store it where its holder keeps secrets ($HIVE_API_KEY)."""
     from storage import keys as store
 
-    made = store.create_key(_service(ctx).engine, project_id, name)
+    made = store.create_key(opened_service(ctx).engine, project_id, name)
     click.echo(made["key"])
     click.echo(f"key {made['key_id']} ({made['name']!r}) works in project {made['project_id']!r}; it is shown "
                "this once: the database keeps only a salted hash", err=True)
@@ -49,7 +41,7 @@ def list_(ctx: click.Context, project_id: str | None, fmt: str) -> None:
     """Every key, newest first: id, project, name, created, revoked. Secrets are never shown."""
     from storage import keys as store
 
-    rows = store.list_keys(_service(ctx).engine, project_id)
+    rows = store.list_keys(opened_service(ctx).engine, project_id)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif not rows:
@@ -67,5 +59,5 @@ def revoke(ctx: click.Context, key_id: str) -> None:
     """Revoke KEY_ID: every later request with that key is refused (401)."""
     from storage import keys as store
 
-    row = store.revoke_key(_service(ctx).engine, key_id)
+    row = store.revoke_key(opened_service(ctx).engine, key_id)
     click.echo(f"revoked key {row['key_id']} ({row['name']!r}, project {row['project_id']!r}) at {row['revoked_at']}")

@@ -21,6 +21,7 @@ from .common import settings
 from .dashboard import dashboard
 from .db import db
 from .keys import keys
+from .projects import projects
 from .serve import serve
 from .demo import demo
 from .imports import import_group
@@ -103,6 +104,7 @@ cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(import_group)
 cli.add_command(keys)
+cli.add_command(projects)
 cli.add_command(serve)
 cli.add_command(query)
 cli.add_command(export)

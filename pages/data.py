@@ -7,7 +7,7 @@ from storage.studies import exports, queries
 from storage.errors import HiveError
 from storage.reader import run_user_sql
 from ui import urlstate
-from ui.connection import reader
+from ui.connection import reader, sign_in_required
 from ui.downloads import csv_button
 from ui.pickers import pick_study
 from ui.routing import run_inside_app
@@ -54,6 +54,12 @@ else:
         show_error(error)
 
 st.subheader("SQL (read-only)")
+if sign_in_required() and db.engine.dialect.name != "postgresql":
+    # Hand-written SQL is confined to a project by PostgreSQL's row-level security; a SQLite file has none.
+    st.info("The SQL box is off on this dashboard: with sign-in, hand-written SQL is confined to your project by "
+            "PostgreSQL's row-level security, and this database is a SQLite file. The tables above export your "
+            "project's data.")
+    st.stop()
 st.caption(f"DuckDB SQL over the study tables (studies, study_runs, convergence_metrics, ...). One SELECT at a time, "
            f"at most {MAX_ROWS:,} rows and {db.timeout_s:g} s; no files, no other databases.")
 sql = st.text_area("Query", value=urlstate.get("sql", "SELECT study_type, COUNT(*) AS studies, SUM(run_count) AS runs "

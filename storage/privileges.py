@@ -22,7 +22,7 @@ BACKUP_ROLE_SQL = "CREATE ROLE hive_backup LOGIN BYPASSRLS PASSWORD '...' IN ROL
 # The materialized view aggregates every project and cannot carry row-level security; applications
 # read it through the security-barrier view that shows their own project (migration 0004). API keys'
 # hashes are read by the server through hive_api_key(key_id) only (migration 0012).
-_NEVER_GRANTED = {"optimization_run_analytics", "api_keys"}
+_NEVER_GRANTED = {"optimization_run_analytics", "api_keys", "project_members"}
 _READ_ONLY_TABLES = {"alembic_version"}
 
 

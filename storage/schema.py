@@ -656,6 +656,20 @@ api_keys = sa.Table(
     sa.Index("idx_api_keys_project", "project_id", "created_at"),
 )
 
+# Who may see which project on a dashboard with sign-in (migration 0013; storage.members).
+project_members = sa.Table(
+    "project_members",
+    metadata,
+    sa.Column("project_id", sa.Text, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("user_email", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("granted_at", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("project_id", "user_email"),
+    sa.CheckConstraint("role IN ('viewer', 'editor')", name="role"),
+    sa.CheckConstraint("user_email = lower(user_email) AND length(user_email) BETWEEN 3 AND 320", name="user_email"),
+    sa.Index("idx_project_members_user", "user_email"),
+)
+
 # What a batch written with an idempotency key returned (storage.idempotency, migration 0012).
 idempotent_requests = sa.Table(
     "idempotent_requests",

@@ -37,10 +37,14 @@ def _reader_for(url: str, project_id: str) -> Reader:
 
 
 def reader() -> Reader:
-    """The Reader for this dashboard, or stop the page with a readable message."""
+    """The Reader of this dashboard's project, or stop the page with a readable message."""
+    return reader_for_project(dashboard_project())
+
+
+def reader_for_project(project_id: str) -> Reader:
     url = configured_url() or str(default_database_path())
     try:
-        return _reader_for(url, dashboard_project())
+        return _reader_for(url, project_id)
     except StorageUnavailableError as error:
         source = ("[connections.studies] url in .streamlit/secrets.toml" if _secret_url()
                   else "$HIVE_DB_URL" if os.environ.get("HIVE_DB_URL") else "the embedded default")
@@ -57,9 +61,27 @@ def database_label() -> str:
     return display_url(resolve_url(configured_url() or str(default_database_path())))
 
 
+# Set by ui.auth's gate for the run: the signed-in user's chosen project and their role in it.
+SIGNED_IN_PROJECT, SIGNED_IN_ROLE = "_signed_in_project", "_signed_in_role"
+
+
+def sign_in_required() -> bool:
+    """``.streamlit/secrets.toml`` has an ``[auth]`` section (ui.auth)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file is the normal case
+        return False
+
+
 def configured_project() -> str | None:
-    """The project whose studies the dashboard shows (and the prompt page's first choice): secrets
-    ``[connections.studies] project`` or ``$HIVE_PROJECT``; None for ``default``."""
+    """The project whose studies the dashboard shows (and the prompt page's only or first choice): the
+    signed-in user's pick when sign-in is on; else secrets ``[connections.studies] project`` or
+    ``$HIVE_PROJECT``; None for ``default``."""
+    if sign_in_required():
+        project = st.session_state.get(SIGNED_IN_PROJECT)
+        if project is None:  # the gate did not run: show nothing rather than another project
+            st.stop()
+        return project
     try:
         project = st.secrets.get("connections", {}).get("studies", {}).get("project")
     except Exception:  # no secrets file is the normal case

@@ -17,7 +17,7 @@ from analysis import decisions
 from storage.engine import default_database_path
 from storage.errors import HiveError
 from ui import urlstate
-from ui.connection import configured_url, dashboard_project
+from ui.connection import SIGNED_IN_ROLE, configured_url, dashboard_project, sign_in_required
 from ui.tables import display_frame
 from ui.text import plain, show_error
 
@@ -109,6 +109,11 @@ def record_form(study_id: str, options: list[tuple[str, str, str, dict]]) -> Non
     """``options``: (run_id, label, method, settings) of the designs one may record, best first."""
     if not options:
         return
+    signed_in = sign_in_required()
+    if signed_in and st.session_state.get(SIGNED_IN_ROLE) != "editor":
+        st.caption("Recording a decision needs the editor role on this project "
+                   "(hive-cli projects grant --role editor); you are a viewer.")
+        return
     labels = {run_id: label for run_id, label, _, _ in options}
     how = {run_id: (method, settings) for run_id, _, method, settings in options}
     recorded = st.session_state.pop(RECORDED, None)
@@ -119,7 +124,8 @@ def record_form(study_id: str, options: list[tuple[str, str, str, dict]]) -> Non
         run_id = st.selectbox("Design", list(labels), format_func=labels.get, key="decide_run")
         rationale = st.text_area("Why this design", key="decide_rationale", max_chars=5_000,
                                  placeholder="e.g. cheapest design under 40 t CO2 per year")
-        decided_by = st.text_input("Decided by", key="decide_by", max_chars=200)
+        decided_by = st.text_input("Decided by", key="decide_by", max_chars=200,
+                                   value=(st.user.get("email") or "") if signed_in else "")
         submitted = st.form_submit_button("Record this decision", type="primary")
     if submitted:
         method, settings = how[run_id]

@@ -91,8 +91,9 @@ def _free_port() -> int:
 class Server:
     """The README's launch command, ``hive-cli dashboard``, in a subprocess."""
 
-    def __init__(self, workdir: Path, env_changes: dict[str, str | None]):
-        self.port = _free_port()
+    def __init__(self, workdir: Path, env_changes: dict[str, str | None], args: tuple[str, ...] = (),
+                 port: int | None = None):
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"streamlit_{self.port}.log"
         env = dict(os.environ)
@@ -103,7 +104,7 @@ class Server:
                 env[key] = value
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hive_cli", "dashboard", "--port", str(self.port)],
+            [sys.executable, "-m", "hive_cli", "dashboard", "--port", str(self.port), *args],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self._wait_healthy()

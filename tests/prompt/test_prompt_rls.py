@@ -45,12 +45,15 @@ def test_every_table_with_a_project_enables_and_forces_rls(pg_app):
     finally:
         engine.dispose()
     # every table that says which project or which study a row belongs to: prompt runs, studies with
-    # everything keyed by them (migration 0011), idempotency records and API keys (migration 0012)
-    assert {r[0] for r in rows} == set(TABLES) | set(STUDY_TABLES) | {"idempotent_requests", "api_keys"}
-    unprotected = [r[0] for r in rows if not (r[1] and r[2] and r[3] == 1)]
-    # API keys are not confined by project: the application role has no right on the table at all
-    # (tests/storage/test_privileges.py); the server reads one key through hive_api_key(key_id).
-    assert unprotected == ["api_keys"], f"without enabled + forced RLS and one policy: {unprotected}"
+    # everything keyed by them (migration 0011), idempotency records and API keys (migration 0012), and
+    # the dashboard's project grants (migration 0013)
+    assert {r[0] for r in rows} == set(TABLES) | set(STUDY_TABLES) | {"idempotent_requests", "api_keys",
+                                                                      "project_members"}
+    unprotected = sorted(r[0] for r in rows if not (r[1] and r[2] and r[3] == 1))
+    # API keys and grants are not confined by project: the application role has no right on these tables
+    # at all (tests/storage/test_privileges.py); the server reads one key through hive_api_key(key_id),
+    # the dashboard one user's projects through hive_user_projects(email).
+    assert unprotected == ["api_keys", "project_members"], f"without enabled + forced RLS and one policy: {unprotected}"
 
 
 def test_the_other_projects_rows_are_out_of_reach(pg_app):

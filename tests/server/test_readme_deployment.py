@@ -33,9 +33,10 @@ SERVER = "http://hive.example:8000"
 
 
 def section() -> str:
+    """The section up to its sign-in part (tests/browser/test_sign_in_browser.py runs that one)."""
     readme = (ROOT / "README.md").read_text()
     start = readme.index("## Shared deployment")
-    return readme[start:readme.index("\n## ", start + 1)]
+    return readme[start:readme.index("\n### Dashboard sign-in", start)]
 
 
 def blocks(text: str) -> list[tuple[str, str]]:

@@ -64,10 +64,11 @@ def test_granted_application_role_writes_and_reads_every_part_of_the_store(fresh
     with engine.connect() as conn:
         tables = set(sa.inspect(conn).get_table_names())
     engine.dispose()
-    writable = tables - {"alembic_version", "api_keys"}
+    writable = tables - {"alembic_version", "api_keys", "project_members"}
     assert {t for t, p in granted.items() if p >= {"SELECT", "INSERT", "UPDATE", "DELETE"}} == writable
     assert granted["alembic_version"] == {"SELECT"}
     assert "api_keys" not in granted  # the server reads a key through hive_api_key(key_id) only
+    assert "project_members" not in granted  # the dashboard reads one user's grants through hive_user_projects
     assert granted["optimization_project_analytics"] == {"SELECT"}
     assert "optimization_run_analytics" not in granted   # the cross-project matview stays the owner's
 
