@@ -146,12 +146,23 @@ def test_each_user_sees_only_their_projects_studies_and_runs(dashboard, context,
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert email in sidebar and f"Project: {project}" in sidebar
     # every page: the own project's study, never the other's
+    downloads = 0
     for path, title in sidebar_pages(page):
         page.goto(f"{dashboard.url}/{path}", wait_until="domcontentloaded")
         wait_rendered(page, title)
         text = page_text(page)
         assert other_study not in text and other_run not in text, (title, text[:500])
         assert error_messages(page) == [], title
+        # every download the page offers holds nothing of the other project
+        buttons = page.locator('[data-testid="stMain"] [data-testid="stDownloadButton"] button')
+        for i in range(buttons.count()):
+            if not buttons.nth(i).is_visible():  # a chart's download menu, closed: its CSV twin is tried
+                continue
+            with page.expect_download() as info:
+                buttons.nth(i).click()
+            content = Path(info.value.path()).read_text(encoding="utf-8", errors="replace")
+            assert other_study not in content and other_run not in content, (title, buttons.nth(i).inner_text())
+            downloads += 1
         # pickers offer this project's studies and runs only (tables are drawn on a canvas: the download below)
         if title == "Study detail":
             assert [o.split(" [")[0] for o in picker_options(page, "Study")] == [r[0] for r in stored_rows(
@@ -163,7 +174,8 @@ def test_each_user_sees_only_their_projects_studies_and_runs(dashboard, context,
             assert picker_options(page, "Project") == [project]
             assert [o.split(" [")[-1].rstrip("]") for o in picker_options(page, "Run")] == [r[0] for r in stored_rows(
                 dashboard, project, "SELECT id FROM optimization_runs")]
-    # a download: the studies table as CSV holds this project's studies only
+    assert downloads >= 8, downloads  # the pages' CSV and report downloads were all tried
+    # the studies table as CSV holds this project's studies, as stored
     page.goto(dashboard.url, wait_until="domcontentloaded")
     wait_rendered(page, "Studies")
     with page.expect_download() as info:
