@@ -394,7 +394,7 @@ def test_html_in_a_study_name_is_literal_text_and_runs_no_script(quickstart, pag
     screenshot(page, "xss_studies")
 
     open_page(page, quickstart, f"study?study={study}", "Study detail")
-    picker = page.locator('[data-testid="stSelectbox"]').first.locator("input").input_value()
+    picker = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first.locator("input").input_value()
     assert picker == f"{study} ({XSS_NAME}) [genetic_algorithm]"
     shown = [page.locator('[data-testid="stText"]').nth(i).inner_text()
              for i in range(page.locator('[data-testid="stText"]').count())]

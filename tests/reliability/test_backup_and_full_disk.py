@@ -18,6 +18,7 @@ from sqlalchemy import event
 from conftest import as_role, plain_engine
 from storage import DatabaseMetadataService, StorageUnavailableError
 from storage.studies.importance import analyze_parameter_importance
+from storage import members
 from storage.keys import create_key
 from storage.prompts.store import PromptOptimizationStore
 
@@ -57,7 +58,10 @@ def test_backup_while_writers_run_is_consistent_and_restores(db_url, backend, tm
     with DatabaseMetadataService(db_url) as service:
         service.create_study({"study_id": "live", "study_type": "genetic_algorithm"})
     writers = [_writer(db_url, 60) for _ in range(2)]
-    time.sleep(1.0)
+    deadline = time.monotonic() + 120
+    while _count(db_url) == 0:  # the backup is to be taken while they write (their start-up varies with load)
+        assert time.monotonic() < deadline and all(w.poll() is None for w in writers), "the writers did not start"
+        time.sleep(0.05)
     backup_file = tmp_path / ("copy.db" if backend == "sqlite" else "copy.dump")
     result = _hive_cli("db", "backup", _backup_url(db_url, backend, request), str(backup_file))
     for writer in writers:
@@ -100,6 +104,7 @@ def _fill_every_table(url: str) -> None:
         db.log_study_runs([{"study_id": "mc", "parameter_vector": [float(i)], "fitness": float(i)} for i in range(10)],
                           idempotency_key="mc-batch-0")
         create_key(db.engine, "A", "backup test")
+        members.grant(db.engine, "A", "alice@example.com", "editor")
         db.log_uncertainty_analysis({"study_id": "mc", "objective_name": "cost", "mean_value": 4.5, "std_dev": 2.9})
         db.log_sensitivity_analysis([{"study_id": "mc", "parameter_name": "fuel", "parameter_index": 0,
                                       "objective_name": "cost", "sobol_total": 1.0, "importance_rank": 1}])
