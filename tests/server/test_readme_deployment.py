@@ -77,7 +77,7 @@ def test_the_shared_deployment_section_works_as_written(database, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    filled: dict[str, str] = {OWNER_URL: owner_url, APP_URL: app_url, f"--role hive_app": f"--role {role}",
+    filled: dict[str, str] = {OWNER_URL: owner_url, APP_URL: app_url, "--role hive_app": f"--role {role}",
                               SERVER: base, "--port 8000": f"--port {port}",
                               "hive-cli ": f"{shlex.quote(sys.executable)} -m hive_cli "}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

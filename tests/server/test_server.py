@@ -5,7 +5,6 @@ working through it. Every stored value is read back with plain SQL, not through 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
