@@ -546,6 +546,23 @@ def test_live_parts_refresh_at_the_sidebars_interval_only_while_something_runs(d
     assert live_captions(at) == []
 
 
+def test_a_running_prompt_runs_cards_and_scores_are_its_live_part(monkeypatch, tmp_path):
+    from storage.prompts.store import PromptOptimizationStore
+
+    path = tmp_path / "prompts.db"
+    with PromptOptimizationStore(path, project_id="p") as store:
+        store.create_run({"id": "live-run", "name": "running", "optimizer_type": "miprov2", "status": "running"})
+        store.add_iterations("live-run", [{"iteration": 0, "score": 0.25}, {"iteration": 1, "score": 0.75}])
+        store.create_run({"id": "done-run", "name": "finished", "optimizer_type": "miprov2", "status": "running"})
+        store.complete_run("done-run", final_score=0.5)
+    dash = Dashboard(f"sqlite:///{path}", monkeypatch, tmp_path)
+    at = dash.open(PROMPTS, run="live-run", live="2 s")
+    assert live_captions(at) == ["Live: redrawn every 2 s while the run is running."]
+    assert metric_values(at)["Status"] == "running"
+    at = dash.open(PROMPTS, run="done-run")
+    assert live_captions(at) == [] and metric_values(at)["Final score"] == "0.5000"
+
+
 def test_study_detail_summary_runs_best_designs_and_parameters(dash, media):
     at = dash.open(DETAIL, study="ga_two")
     assert widget(at, "selectbox", "pick_study").value == "ga_two"
