@@ -38,10 +38,13 @@ def live_part(running: bool, draw: Callable[[], bool], while_: str = "studies ar
         draw()
         return
 
+    drawn_once = []  # the fragment's own reruns call this same closure
+
     @st.fragment(run_every=seconds)
     def part() -> None:
         st.caption(f"Live: redrawn every {seconds} s while {while_}.")
-        if not draw():
-            st.rerun(scope="app")
+        if not draw() and drawn_once:  # finished since: once more without the timer (not from the page's
+            st.rerun(scope="app")      # own run, which would loop if its view and the part's disagree)
+        drawn_once.append(True)
 
     part()
