@@ -37,7 +37,7 @@ def _port() -> int:
 @pytest.fixture(scope="module")
 def provider():
     with warnings.catch_warnings():  # its import of Authlib's older API warns; not the dashboard's code
-        warnings.filterwarnings("ignore", "authlib.jose module is deprecated")
+        warnings.simplefilter("ignore", DeprecationWarning)
         from oidc_provider_mock import run_server_in_thread
 
     with run_server_in_thread() as server:
