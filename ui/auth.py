@@ -19,6 +19,9 @@ from ui.connection import SIGNED_IN_PROJECT, SIGNED_IN_ROLE, reader_for_project,
 from ui.text import show_error
 
 
+PICKED = "_signed_in_pick"
+
+
 def _provider() -> str | None:
     """The provider ``st.login`` uses: the one named subsection of ``[auth]`` (``[auth.google]``), or
     None when ``[auth]`` itself holds the provider's settings."""
@@ -66,8 +69,13 @@ def require_sign_in() -> None:
     st.sidebar.caption("Signed in as")
     st.sidebar.text(email)
     if len(ids) > 1:
-        project = st.sidebar.selectbox("Project", ids, index=urlstate.choose(ids, urlstate.get("project")),
-                                       key="signed_in_project")
+        # The pick is kept apart from the widget's state: a server's first session runs app.py inside a
+        # page script (ui.routing), where the widget's first change can reach a widget of another identity.
+        wanted = st.session_state.get(PICKED) or urlstate.get("project")
+        project = st.sidebar.selectbox("Project", ids, index=urlstate.choose(ids, wanted), key="signed_in_project",
+                                       on_change=lambda: st.session_state.update({PICKED: st.session_state.get(
+                                           "signed_in_project")}))
+        st.session_state[PICKED] = project
         urlstate.put("project", project)  # in the URL too: a reload or a shared link keeps the pick
     else:
         project = ids[0]
